@@ -1,0 +1,3 @@
+export { setBackend, currentBackend } from './select.js';
+export type { BackendChoice, BackendInfo } from './select.js';
+export { registerWasmTrainingKernels } from './wasm/index.js';

@@ -1,0 +1,28 @@
+import { formatMs, latencyRows, sizeRows } from './format.js';
+import type { BenchReport } from './schema.js';
+
+function grid(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/**
+ * Plain-text comparison tables for the terminal: sizes/quality, then latency (mean ms with the
+ * ratio to the baseline), then anything skipped.
+ *
+ * @example
+ * console.log(formatTable(await benchModels({ models: ['a', 'b'] })));
+ */
+export function formatTable(report: BenchReport): string {
+  const out: string[] = [];
+  const s = sizeRows(report);
+  out.push(grid(s.header, s.rows));
+  const l = latencyRows(report);
+  if (l.header.length > 1) out.push('', grid(l.header, l.rows));
+  const cold = report.models.flatMap((m) => m.coldStart.map((c) => `${m.name} ${c.runtime}: load ${formatMs(c.loadMs)} ms + first ${formatMs(c.firstInferenceMs)} ms`));
+  if (cold.length) out.push('', 'cold start:', ...cold.map((c) => `  ${c}`));
+  const skipped = report.models.flatMap((m) => m.skipped.map((k) => `${m.name} on ${k.runtime}: ${k.reason}`));
+  if (skipped.length) out.push('', 'not measured:', ...skipped.map((k) => `  ${k}`));
+  return out.join('\n');
+}

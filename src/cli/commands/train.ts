@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { buildZooModel, zooNames } from '../../model/zoo.js';
+import { saveLayersModel } from '../../model/io.js';
+import { train, evaluate, EarlyStopping, ReduceLROnPlateau, OPTIMIZER_NAMES } from '../../train/index.js';
+import type { TrainCallback } from '../../train/index.js';
+import { writeJsonAtomic } from '../../util/atomic.js';
+import { loadDataArg, parseNumber, parsePositiveInt } from '../data-arg.js';
+
+/** `tfjs-compress train`: train a zoo architecture on a dataset and save it (how users make a teacher). */
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('train a zoo architecture and save it as a tfjs layers model (e.g. to make a teacher)')
+    .requiredOption('--arch <name>', `zoo architecture: ${zooNames().join(', ')}`)
+    .option('--data <name>', 'dataset', 'mnist')
+    .option('--epochs <n>', 'epochs', parsePositiveInt('--epochs'), 1)
+    .option('--batch-size <n>', 'batch size', parsePositiveInt('--batch-size'), 128)
+    .option('--optimizer <name>', `optimizer: ${OPTIMIZER_NAMES.join(', ')}`, 'adam')
+    .option('--lr <x>', 'learning rate', parseNumber('--lr'), 1e-3)
+    .option('--seed <n>', 'seed for weights and data order', parseNumber('--seed'), 0)
+    .option('--limit <n>', 'use only the first N training samples', parsePositiveInt('--limit'))
+    .option('--test-limit <n>', 'use only the first N test samples', parsePositiveInt('--test-limit'))
+    .option('--early-stopping <patience>', 'stop when val_loss stalls for N epochs (restores best)', parsePositiveInt('--early-stopping'))
+    .option('--reduce-lr <patience>', 'halve the learning rate when val_loss stalls for N epochs', parsePositiveInt('--reduce-lr'))
+    .option('--no-progress', 'no progress bar')
+    .requiredOption('--out <dir>', 'output folder (model.json + weights.bin + report.json + checkpoint/)')
+    .action(async (o) => {
+      const { train: trainSet, test } = loadDataArg(o.data, { limit: o.limit, testLimit: o.testLimit });
+      const model = buildZooModel(o.arch, { seed: o.seed, numClasses: trainSet.numClasses });
+      const callbacks: TrainCallback[] = [];
+      if (o.earlyStopping) callbacks.push(new EarlyStopping({ patience: o.earlyStopping, restoreBestWeights: true }));
+      if (o.reduceLr) callbacks.push(new ReduceLROnPlateau({ patience: o.reduceLr }));
+      console.log(`training ${o.arch} on ${o.data}: ${trainSet.size} train / ${test.size} test samples, ${o.epochs} epoch(s)`);
+      const result = await train(model, trainSet, {
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        optimizer: o.optimizer,
+        learningRate: o.lr,
+        seed: o.seed,
+        validation: test,
+        callbacks,
+        progress: o.progress,
+        label: o.arch,
+        checkpointDir: join(o.out, 'checkpoint'),
+      });
+      if (result.resumedFromEpoch) console.log(`resumed from the checkpoint after epoch ${result.resumedFromEpoch}`);
+      if (result.stopReason) console.log(`stopped: ${result.stopReason}`);
+      const final = await evaluate(model, test);
+      await saveLayersModel(model, o.out);
+      writeJsonAtomic(join(o.out, 'report.json'), {
+        arch: o.arch,
+        data: o.data,
+        trainSamples: trainSet.size,
+        testSamples: test.size,
+        epochs: o.epochs,
+        history: result.history,
+        samplesPerSecond: result.samplesPerSecond,
+        test: final,
+        stopReason: result.stopReason ?? null,
+      });
+      console.log(
+        `test accuracy ${(final.accuracy! * 100).toFixed(2)}%  loss ${final.loss!.toFixed(4)}  ` +
+          `train ${result.samplesPerSecond.toFixed(0)} samples/s  -> ${o.out}`,
+      );
+    });
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { buildProgram } from './program.js';
+
+/** CLI entry point: every error becomes one clear line on stderr and exit code 1. */
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const e = err as Error & { code?: string; exitCode?: number };
+    // commander already printed help/usage errors; it reports them with a code.
+    if (e.code?.startsWith('commander.')) {
+      process.exitCode = e.exitCode ?? 1;
+      return;
+    }
+    console.error(`tfjs-compress: error: ${e.message}`);
+    if (process.env.TFJS_COMPRESS_DEBUG) console.error(e.stack);
+    process.exitCode = 1;
+  }
+}
+
+void main(process.argv);

@@ -1,0 +1,18 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Deep copy of a layers model: same topology, same layer names, copied weights. Used so that
+ * a scratch twin starts from the same initial weights and so inputs are never modified.
+ */
+export async function cloneModel(model: tf.LayersModel): Promise<tf.LayersModel> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const copy = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+  (copy as { name: string }).name = model.name;
+  return copy;
+}

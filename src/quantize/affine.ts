@@ -1,0 +1,72 @@
+import { channelLayout } from './dequantize.js';
+import { sizeOf, type AffineTensor } from './types.js';
+
+/** Options for {@link quantizeAffine}. */
+export interface AffineArgs {
+  /** Storage type: `int8` (q in -128..127, default) or `uint8` (0..255). */
+  dtype?: 'int8' | 'uint8';
+  /**
+   * Channel axis for per-channel scales (e.g. the last axis, the output channel of a Dense or
+   * Conv2D kernel), or `null`/absent for one scale for the whole tensor. Negative counts from the end.
+   */
+  axis?: number | null;
+}
+
+const RANGES = { int8: [-128, 127], uint8: [0, 255] } as const;
+
+/** Scale and zero point for values in [lo, hi]; the range is widened to contain 0 so 0 is exact. */
+function params(lo: number, hi: number, qmin: number, qmax: number): [number, number] {
+  lo = Math.min(lo, 0);
+  hi = Math.max(hi, 0);
+  const scale = Math.fround((hi - lo) / (qmax - qmin));
+  // An all-zero channel: any positive scale works; zero point must be a valid q.
+  if (!(scale > 0) || !Number.isFinite(scale)) return [1, Math.max(qmin, Math.min(qmax, 0))];
+  const zp = Math.max(qmin, Math.min(qmax, Math.round(qmin - lo / scale)));
+  return [scale, zp];
+}
+
+/**
+ * Affine (asymmetric) 8-bit quantization with an integer zero point, so 0.0 maps to q == zeroPoint
+ * and pruned zeros stay exactly zero. Error bound per element: |x - dequantize(q)| <= scale / 2
+ * (plus one float32 rounding).
+ *
+ * @example
+ * const t = quantizeAffine(values, [784, 300], { dtype: 'int8', axis: -1 }); // per output channel
+ */
+export function quantizeAffine(values: Float32Array, shape: number[], args: AffineArgs = {}): AffineTensor {
+  const dtype = args.dtype ?? 'int8';
+  if (!(dtype in RANGES)) throw new Error(`affine quantization: dtype must be int8 or uint8, got '${dtype}'`);
+  const [qmin, qmax] = RANGES[dtype];
+  if (values.length !== sizeOf(shape)) {
+    throw new Error(`affine quantization: ${values.length} values do not match shape [${shape.join(', ')}]`);
+  }
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) throw new Error(`affine quantization: element ${i} is ${values[i]}, expected a finite number`);
+  }
+  let axis: number | null = args.axis ?? null;
+  if (axis !== null && axis < 0) axis += shape.length;
+  const { stride, length } = axis === null ? { stride: values.length || 1, length: 1 } : channelLayout(shape, axis);
+  const lo = new Float64Array(length).fill(Infinity);
+  const hi = new Float64Array(length).fill(-Infinity);
+  for (let i = 0; i < values.length; i++) {
+    const c = Math.floor(i / stride) % length;
+    const v = values[i]!;
+    if (v < lo[c]!) lo[c] = v;
+    if (v > hi[c]!) hi[c] = v;
+  }
+  const scales = new Float32Array(length);
+  const zeroPoints = new Int32Array(length);
+  for (let c = 0; c < length; c++) {
+    const [s, z] = params(lo[c] === Infinity ? 0 : lo[c]!, hi[c] === -Infinity ? 0 : hi[c]!, qmin, qmax);
+    scales[c] = s;
+    zeroPoints[c] = z;
+  }
+  const q = dtype === 'int8' ? new Int8Array(values.length) : new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const c = Math.floor(i / stride) % length;
+    const v = values[i]!;
+    // Exact zeros are mapped explicitly (robust against -0 and rounding of zp).
+    q[i] = v === 0 ? zeroPoints[c]! : Math.max(qmin, Math.min(qmax, Math.round(v / scales[c]!) + zeroPoints[c]!));
+  }
+  return { kind: 'affine', shape: [...shape], dtype, q, scales, zeroPoints, axis };
+}

@@ -1,0 +1,182 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Batch, TensorDataset } from '../data/dataset.js';
+import { loadCheckpoint, saveCheckpoint, fingerprintOf } from './checkpoint.js';
+import { evaluate } from './evaluate.js';
+import { countCorrect, crossEntropyFor } from './metrics.js';
+import { getLearningRate, makeOptimizer } from './optimizers.js';
+import { ProgressBar } from './progress.js';
+import type { Logs, LossFn, TrainArgs, TrainCallback, TrainContext, TrainResult } from './types.js';
+
+/** The default loss: cross-entropy of the model's training-mode output against the targets. */
+export function crossEntropyLoss(model: tf.LayersModel): LossFn {
+  const ce = crossEntropyFor(model);
+  return (m: tf.LayersModel, batch: Batch) => {
+    const out = m.apply(batch.xs, { training: true }) as tf.Tensor;
+    return { loss: ce(batch.ys, out), parts: { correct: countCorrect(batch.ys, out) } };
+  };
+}
+
+function checkShapes(model: tf.LayersModel, data: TensorDataset): void {
+  const inShape = model.inputs[0]!.shape.slice(1);
+  const ok = inShape.length === data.xShape.length && inShape.every((d, i) => d === null || d === data.xShape[i]);
+  if (!ok) {
+    throw new Error(`dataset samples have shape [${data.xShape}] but model '${model.name}' expects inputs of shape [${inShape.map((d) => d ?? '?')}]`);
+  }
+  const outShape = model.outputs[0]!.shape.slice(1);
+  const outOk = outShape.length === data.yShape.length && outShape.every((d, i) => d === null || d === data.yShape[i]);
+  if (!outOk) {
+    throw new Error(`dataset targets have shape [${data.yShape}] but model '${model.name}' outputs shape [${outShape.map((d) => d ?? '?')}]`);
+  }
+}
+
+function snapshot(model: tf.LayersModel): tf.Tensor[] {
+  return model.weights.map((w) => tf.keep(w.read().clone()));
+}
+
+function restore(model: tf.LayersModel, saved: tf.Tensor[]): void {
+  model.weights.forEach((w, i) => w.write(saved[i]!));
+}
+
+/**
+ * The training loop shared by plain training, distillation and pruning fine-tuning: a custom
+ * loop (variableGrads + optimizer) with Keras-style callbacks, validation, checkpoint/resume,
+ * stop-on-NaN (restoring the last good weights) and an optional progress bar.
+ *
+ * @example
+ * const result = await train(model, loadMnist({ limit: 10000 }), {
+ *   epochs: 2, validation: loadMnist({ split: 'test', limit: 2000 }), progress: true,
+ * });
+ */
+export async function train(model: tf.LayersModel, data: TensorDataset, args: TrainArgs): Promise<TrainResult> {
+  const batchSize = args.batchSize ?? 128;
+  if (!(Number.isInteger(args.epochs) && args.epochs > 0)) throw new Error(`epochs must be a positive integer, got ${args.epochs}`);
+  checkShapes(model, data);
+  if (args.validation) checkShapes(model, args.validation);
+  const optimizer =
+    typeof args.optimizer === 'object' ? args.optimizer : makeOptimizer(args.optimizer ?? 'adam', args.learningRate ?? 1e-3);
+  const lossFn = args.loss ?? crossEntropyLoss(model);
+  const callbacks: TrainCallback[] = [...(args.callbacks ?? [])];
+  if (args.progress) callbacks.push(new ProgressBar(args.label ?? model.name, batchSize));
+  const trainable = [...model.trainableWeights.map((w) => w.read() as tf.Variable), ...(args.extraVariables ?? [])];
+
+  const ctx: TrainContext = {
+    model,
+    optimizer,
+    step: 0,
+    epoch: 0,
+    stepsPerEpoch: data.batchCount(batchSize),
+    epochs: args.epochs,
+    stopTraining: false,
+    history: [],
+  };
+  const fingerprint = fingerprintOf({
+    // Shapes, not names: tfjs numbers auto-named layers per process, so names differ across runs.
+    weights: model.weights.map((w) => w.shape),
+    samples: data.size,
+    batchSize,
+    seed: args.seed ?? 0,
+    optimizer: typeof args.optimizer === 'object' ? args.optimizer.getClassName() : (args.optimizer ?? 'adam'),
+  });
+  let startEpoch = 0;
+  if (args.checkpointDir) {
+    const state = await loadCheckpoint(args.checkpointDir, model, optimizer, fingerprint);
+    if (state) {
+      startEpoch = state.epoch;
+      ctx.step = state.step;
+      ctx.history = state.history;
+    }
+  }
+
+  let good = snapshot(model);
+  let trainSeconds = 0;
+  let trainSamples = 0;
+  for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+  try {
+    for (let epoch = startEpoch; epoch < args.epochs && !ctx.stopTraining; epoch++) {
+      ctx.epoch = epoch;
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+      const sums: Record<string, number> = {};
+      let seen = 0;
+      const t0 = performance.now();
+      for (const batch of data.batches({ batchSize, shuffle: args.shuffle ?? true, seed: args.seed ?? 0, epoch })) {
+        for (const cb of callbacks) await cb.onBatchBegin?.(ctx.step, ctx);
+        const parts: Record<string, tf.Scalar> = {};
+        const loss = optimizer.minimize(
+          () => {
+            const r = lossFn(model, batch);
+            if (r instanceof tf.Tensor) return r;
+            for (const [k, v] of Object.entries(r.parts ?? {})) parts[k] = tf.keep(v);
+            return r.loss;
+          },
+          true,
+          trainable,
+        )!;
+        tf.dispose([batch.xs, batch.ys]);
+        const n = batch.indices.length;
+        const lossValue = loss.dataSync()[0]!;
+        loss.dispose();
+        const logs: Logs = { loss: lossValue, size: n };
+        for (const [k, v] of Object.entries(parts)) {
+          logs[k] = v.dataSync()[0]!;
+          v.dispose();
+        }
+        if (!Number.isFinite(lossValue)) {
+          restore(model, good);
+          ctx.stopTraining = true;
+          ctx.stopReason = `loss became ${lossValue} at epoch ${epoch + 1}, step ${ctx.step}: restored the weights of the last good epoch`;
+          break;
+        }
+        sums.loss = (sums.loss ?? 0) + lossValue * n;
+        for (const [k, v] of Object.entries(logs)) {
+          if (k === 'loss' || k === 'size') continue;
+          // 'correct' is a count; other parts are batch means.
+          sums[k] = (sums[k] ?? 0) + (k === 'correct' ? v : v * n);
+        }
+        seen += n;
+        ctx.step++;
+        if ('correct' in logs) logs.accuracy = logs.correct! / n;
+        delete logs.correct;
+        for (const cb of callbacks) await cb.onBatchEnd?.(ctx.step, logs, ctx);
+        if (ctx.stopTraining) break;
+      }
+      trainSeconds += (performance.now() - t0) / 1000;
+      trainSamples += seen;
+      if (ctx.stopReason?.startsWith('loss became')) break;
+      const epochLogs: Logs = {};
+      for (const [k, v] of Object.entries(sums)) {
+        if (k === 'correct') epochLogs.accuracy = v / seen / (data.yShape.slice(0, -1).reduce((a, b) => a * b, 1));
+        else epochLogs[k] = v / seen;
+      }
+      epochLogs.samples_per_s = seen / ((performance.now() - t0) / 1000);
+      epochLogs.lr = getLearningRate(optimizer);
+      if (args.validation) {
+        const val = await evaluate(model, args.validation, { batchSize: 256, topK: args.topK, extra: args.validationFn });
+        for (const [k, v] of Object.entries(val)) epochLogs[`val_${k}`] = v;
+      }
+      ctx.history.push(epochLogs);
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, epochLogs, ctx);
+      tf.dispose(good);
+      good = snapshot(model);
+      if (args.checkpointDir) {
+        await saveCheckpoint(args.checkpointDir, model, optimizer, {
+          epoch: epoch + 1,
+          step: ctx.step,
+          history: ctx.history,
+          fingerprint,
+          learningRate: getLearningRate(optimizer),
+        });
+      }
+    }
+  } finally {
+    tf.dispose(good);
+    for (const cb of callbacks) await cb.onTrainEnd?.(ctx);
+    if (typeof args.optimizer !== 'object') optimizer.dispose();
+  }
+  return {
+    history: ctx.history,
+    steps: ctx.step,
+    stopReason: ctx.stopReason,
+    samplesPerSecond: trainSamples / Math.max(trainSeconds, 1e-9),
+    resumedFromEpoch: startEpoch,
+  };
+}
