@@ -72,7 +72,7 @@ export function listImageFolder(dir: string, args: ImageFolderListArgs = {}): Im
   if (!st) throw new Error(`image folder ${dir} does not exist`);
   if (!st.isDirectory()) throw new Error(`image folder ${dir} is not a directory`);
   const subfolders = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => !e.name.startsWith('.') && statSync(join(dir, e.name)).isDirectory())
+    .filter((e) => !e.name.startsWith('.') && statSync(join(dir, e.name), { throwIfNoEntry: false })?.isDirectory())
     .map((e) => e.name)
     .sort(byCodepoint);
   let classNames = subfolders;

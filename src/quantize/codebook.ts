@@ -4,7 +4,7 @@ import { sizeOf, type CodebookTensor } from './types.js';
 export interface CodebookArgs {
   /** Index width b in 2..8: at most 2^b shared non-zero values. Default 5 (Deep Compression's FC setting). */
   bits?: number;
-  /** Maximum Lloyd iterations (default 50; 1-D k-means converges fast). */
+  /** Maximum Lloyd iterations (default 1000; each costs only O(k log n)). */
   maxIterations?: number;
 }
 
@@ -43,7 +43,7 @@ function midpoints(c: Float64Array): Float64Array {
  * Deep Compression, which keeps the large, rare weights represented). Works on sorted values with
  * prefix sums, so one iteration costs O(k log n). Returns ascending centroids; empty clusters are dropped.
  */
-export function kmeans1d(values: ArrayLike<number>, k: number, maxIterations = 50): Float64Array {
+export function kmeans1d(values: ArrayLike<number>, k: number, maxIterations = 1000): Float64Array {
   const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
   if (n === 0) return new Float64Array(0);
@@ -115,6 +115,6 @@ export function quantizeCodebook(values: Float32Array, shape: number[], args: Co
     if (!Number.isFinite(v)) throw new Error(`codebook quantization: element ${i} is ${v}, expected a finite number`);
     if (v !== 0) nonzero.push(v);
   }
-  const centroids = Float32Array.from(kmeans1d(nonzero, 2 ** bits, args.maxIterations ?? 50));
+  const centroids = Float32Array.from(kmeans1d(nonzero, 2 ** bits, args.maxIterations ?? 1000));
   return { kind: 'codebook', shape: [...shape], bits, centroids, assignments: assignToCentroids(values, centroids) };
 }

@@ -12,5 +12,5 @@ export { quantizeCodebook, kmeans1d, assignToCentroids, type CodebookArgs } from
 export { fineTuneCentroids, type FineTuneArgs, type FineTuneReport, type SharedWeight } from './finetune.js';
 export { evaluateAccuracy, type EvaluateArgs } from './evaluate.js';
 export { registerQuantizer, getQuantizer, quantizerNames, type WeightQuantizer, type QuantizerArgs } from './quantizers.js';
-export { quantizeModel, cloneModel, type QuantizeArgs, type QuantizeResult, type QuantizedWeightInfo } from './model.js';
+export { quantizeModel, type QuantizeArgs, type QuantizeResult, type QuantizedWeightInfo } from './model.js';
 export { quantizedWeightsToJson, quantizedWeightsFromJson, type QuantizedWeightsJson } from './record-json.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TensorDataset } from '../data/dataset.js';
+import { cloneModel } from '../model/clone.js';
 import { dequantize } from './dequantize.js';
 import { evaluateAccuracy } from './evaluate.js';
 import { fineTuneCentroids, type FineTuneArgs, type FineTuneReport, type SharedWeight } from './finetune.js';
@@ -57,18 +58,6 @@ export interface QuantizeResult {
 }
 
 const KERNEL_NAMES = new Set(['kernel', 'depthwise_kernel', 'pointwise_kernel', 'recurrent_kernel', 'embeddings']);
-
-/** Copy a model (topology + weights) through an in-memory save/load, leaving the original untouched. */
-export async function cloneModel(model: tf.LayersModel): Promise<tf.LayersModel> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return tf.loadLayersModel(tf.io.fromMemory(artifacts!));
-}
 
 function zeroFraction(v: Float32Array): number {
   let z = 0;

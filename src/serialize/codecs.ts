@@ -176,7 +176,7 @@ const codebook: ValueCodec = {
         const bits = width(k + (zeroSlot ? 1 : 0));
         const out = [{ spec: { kind: 'codebook', k, bits, packing: 'bits', zeroSlot }, bytes: packBits(idx, bits) }];
         // One index per byte lets deflate's Huffman stage entropy-code the indices.
-        if (bits <= 8 && bits < 8) out.push({ spec: { kind: 'codebook', k, bits, packing: 'bytes', zeroSlot }, bytes: Uint8Array.from(idx) });
+        if (bits < 8) out.push({ spec: { kind: 'codebook', k, bits, packing: 'bytes', zeroSlot }, bytes: Uint8Array.from(idx) });
         return out;
       },
     }];

@@ -50,3 +50,22 @@ export function maxRelDiff(a: Float32Array, b: Float32Array): number {
   }
   return m;
 }
+
+/**
+ * Compare `f(...inputs)` and its gradients w.r.t. every input (with a random upstream gradient)
+ * between cpu and wasm; returns the worst relative difference per output name.
+ */
+export async function gradDiffs(
+  shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor, seed: number, transform: (t: tf.Tensor) => tf.Tensor = (t) => t,
+): Promise<Record<string, number>> {
+  const res = await onBothBackends(() => {
+    const xs = shapes.map((s, i) => transform(rand(s, seed + i)));
+    const y = f(...xs);
+    const dy = rand(y.shape, seed + 99);
+    const grads = tf.grads((...a: tf.Tensor[]) => f(...a))(xs, dy);
+    return [y, ...grads];
+  });
+  const out: Record<string, number> = {};
+  res.cpu.forEach((c, i) => { out[i === 0 ? 'forward' : `d${i - 1}`] = maxRelDiff(c, res.wasm[i]); });
+  return out;
+}

@@ -1,10 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
+import { avgPoolGradConfig } from './AvgPoolGrad.js';
 import { batchMatMulConfig } from './BatchMatMul.js';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput.js';
 import { captureStock } from './kernel_utils.js';
+import { maxPoolGradConfig } from './MaxPoolGrad.js';
+import { meanConfig } from './Mean.js';
+import { sumConfig } from './Sum.js';
+import { tileConfig } from './Tile.js';
 
 /**
  * Kernels this module registers on the wasm backend: missing gradient kernels, and replacements
@@ -16,6 +21,11 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
   batchMatMulConfig,
+  maxPoolGradConfig,
+  avgPoolGradConfig,
+  sumConfig,
+  meanConfig,
+  tileConfig,
 ];
 
 /** Names of the kernels in {@link wasmTrainingKernels}. */

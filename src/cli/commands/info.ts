@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolveModel } from '../../model/io.js';
 import { formatSummary, summary } from '../../model/summary.js';
 import { evaluate } from '../../train/evaluate.js';
-import { loadDataArg, parsePositiveInt } from '../data-arg.js';
+import { DATA_FORMS, loadDataArg, parsePositiveInt } from '../data-arg.js';
 
 /** `tfjs-compress info` and `tfjs-compress eval`. */
 export function registerInfoCommands(program: Command): void {
@@ -19,12 +19,12 @@ export function registerInfoCommands(program: Command): void {
   program
     .command('eval <model>')
     .description('loss, accuracy and top-5 accuracy of a model on a test set')
-    .option('--data <name>', 'dataset', 'mnist')
+    .option('--data <spec>', `dataset: ${DATA_FORMS.join(' | ')}`, 'mnist')
     .option('--limit <n>', 'use only the first N test samples', parsePositiveInt('--limit'))
     .option('--json', 'print JSON')
     .action(async (spec: string, o) => {
       const model = await resolveModel(spec);
-      const { test } = loadDataArg(o.data, { limit: 1, testLimit: o.limit });
+      const { test } = await loadDataArg(o.data, { limit: 1, testLimit: o.limit });
       const r = await evaluate(model, test, { topK: 5 });
       if (o.json) console.log(JSON.stringify({ model: spec, samples: test.size, ...r }));
       else console.log(`${spec}: accuracy ${(r.accuracy! * 100).toFixed(2)}%  top-5 ${(r.top5! * 100).toFixed(2)}%  loss ${r.loss!.toFixed(4)}  (${test.size} samples)`);

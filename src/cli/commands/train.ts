@@ -5,7 +5,7 @@ import { saveLayersModel } from '../../model/io.js';
 import { train, evaluate, EarlyStopping, ReduceLROnPlateau, OPTIMIZER_NAMES } from '../../train/index.js';
 import type { TrainCallback } from '../../train/index.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
-import { loadDataArg, parseNumber, parsePositiveInt } from '../data-arg.js';
+import { DATA_FORMS, loadDataArg, parseNumber, parsePositiveInt } from '../data-arg.js';
 
 /** `tfjs-compress train`: train a zoo architecture on a dataset and save it (how users make a teacher). */
 export function registerTrainCommand(program: Command): void {
@@ -13,7 +13,7 @@ export function registerTrainCommand(program: Command): void {
     .command('train')
     .description('train a zoo architecture and save it as a tfjs layers model (e.g. to make a teacher)')
     .requiredOption('--arch <name>', `zoo architecture: ${zooNames().join(', ')}`)
-    .option('--data <name>', 'dataset', 'mnist')
+    .option('--data <spec>', `dataset: ${DATA_FORMS.join(' | ')}`, 'mnist')
     .option('--epochs <n>', 'epochs', parsePositiveInt('--epochs'), 1)
     .option('--batch-size <n>', 'batch size', parsePositiveInt('--batch-size'), 128)
     .option('--optimizer <name>', `optimizer: ${OPTIMIZER_NAMES.join(', ')}`, 'adam')
@@ -26,8 +26,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .requiredOption('--out <dir>', 'output folder (model.json + weights.bin + report.json + checkpoint/)')
     .action(async (o) => {
-      const { train: trainSet, test } = loadDataArg(o.data, { limit: o.limit, testLimit: o.testLimit });
-      const model = buildZooModel(o.arch, { seed: o.seed, numClasses: trainSet.numClasses });
+      const { train: trainSet, test } = await loadDataArg(o.data, { limit: o.limit, testLimit: o.testLimit });
+      const model = buildZooModel(o.arch, { seed: o.seed, numClasses: trainSet.numClasses, inputShape: trainSet.xShape });
       const callbacks: TrainCallback[] = [];
       if (o.earlyStopping) callbacks.push(new EarlyStopping({ patience: o.earlyStopping, restoreBestWeights: true }));
       if (o.reduceLr) callbacks.push(new ReduceLROnPlateau({ patience: o.reduceLr }));

@@ -95,6 +95,11 @@ export class GraphBuilder {
     return output;
   }
 
+  /** Append a node whose outputs use names already reserved with {@link unique}. */
+  nodeWithOutputs(opType: string, input: string[], attrs: Record<string, Attr>, name: string, output: string[]): void {
+    this.nodes.push({ opType, name: this.unique(name), input, output, attrs });
+  }
+
   /** Add an initializer from typed data; returns its name. */
   initializer(name: string, dtype: OnnxDType, dims: number[], data: Float32Array | Int8Array | Uint16Array | Int32Array | BigInt64Array): string {
     const n = dims.reduce((a, b) => a * b, 1);
@@ -126,10 +131,12 @@ export class GraphBuilder {
     return got;
   }
 
-  /** Rename a value everywhere it is produced or consumed (used to give outputs their final names). */
-  rename(from: string, to: string): void {
+  /**
+   * Rename a value everywhere it is produced or consumed (gives outputs their final names). `to`
+   * must already be reserved and not used by any value.
+   */
+  renameReserved(from: string, to: string): void {
     if (from === to) return;
-    this.reserve(to);
     for (const n of this.nodes) {
       n.input = n.input.map((x) => (x === from ? to : x));
       n.output = n.output.map((x) => (x === from ? to : x));

@@ -70,8 +70,10 @@ function flatten(a: ConverterArgs): OnnxValue {
 }
 
 function reshape(a: ConverterArgs): OnnxValue {
-  const x = a.ctx.toLayout(a.inputs[0]!, 'tf');
   const shape = staticShape(a);
+  // A no-op reshape (common as a model's first layer) must not force a layout change.
+  if (a.inputs[0]!.shape.join() === shape.join()) return a.inputs[0]!;
+  const x = a.ctx.toLayout(a.inputs[0]!, 'tf');
   const target = shape.slice(1).some((d) => d == null) ? (a.config.targetShape as number[]) : (shape.slice(1) as number[]);
   const c = a.ctx.b.constInt64([0, ...target], `${a.layer.name}/shape`);
   return tfOut(a.ctx, 'Reshape', [x.name, c], {}, a.layer.name, shape, x.dtype);

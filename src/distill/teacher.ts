@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs';
+import type { GraphModel } from '@tensorflow/tfjs-converter';
+import { createHash } from 'node:crypto';
+import { outputsProbabilities } from '../train/metrics.js';
+
+/** A teacher: a tfjs layers model or a converted graph model (tensorflowjs_converter output). */
+export type TeacherModel = tf.LayersModel | GraphModel;
+
+/** The frozen view of a teacher the distiller uses: inference-only forward passes. */
+export interface FrozenTeacher {
+  /** Display name. */
+  readonly name: string;
+  /** Output shape without the batch dimension (null for unknown sizes). */
+  readonly outputShape: Array<number | null>;
+  /** True when the teacher emits probabilities; {@link FrozenTeacher.run} then returns their log. */
+  readonly outputsProbabilities: boolean;
+  /** Names that can be used as feature layers (layer names, or graph node names). */
+  featureNames(): string[];
+  /**
+   * Inference-mode forward pass: logits (log-probabilities for a softmax teacher) plus the
+   * requested intermediate outputs. Caller disposes the tensors.
+   */
+  run(xs: tf.Tensor, features: readonly string[]): { logits: tf.Tensor; features: tf.Tensor[] };
+  /** sha256 of the teacher's architecture and weight bytes (cache key; proves weights unchanged). */
+  hash(): string;
+  /** Every weight tensor of the teacher (to check none is trained). */
+  weightTensors(): tf.Tensor[];
+}
+
+function isGraphModel(m: TeacherModel): m is GraphModel {
+  return !(m instanceof tf.LayersModel) && typeof (m as GraphModel).execute === 'function';
+}
+
+/** Probabilities to logits-equivalent: log p (softmax(log p) = p, so KL and CE are unchanged). */
+function logOf(p: tf.Tensor): tf.Tensor {
+  return tf.log(tf.clipByValue(p, 1e-7, 1));
+}
+
+function hashTensors(h: ReturnType<typeof createHash>, tensors: Array<[string, tf.Tensor]>): void {
+  for (const [name, t] of tensors) {
+    h.update(`${name}:${t.dtype}:[${t.shape}]`);
+    const data = t.dataSync();
+    h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+}
+
+/** Sub-model of a layers model emitting the named layers' outputs and then the final output. */
+export function featureModel(model: tf.LayersModel, names: readonly string[], role: string): tf.LayersModel {
+  const valid = model.layers.map((l) => l.name);
+  const outputs = names.map((n) => {
+    if (!valid.includes(n)) {
+      throw new Error(`${role} model '${model.name}' has no layer '${n}': valid layer names are ${valid.join(', ')}`);
+    }
+    const out = model.getLayer(n).output;
+    if (Array.isArray(out)) throw new Error(`${role} layer '${n}' has several outputs; pick a single-output layer`);
+    return out;
+  });
+  return tf.model({ inputs: model.inputs, outputs: [...outputs, model.outputs[0]!] });
+}
+
+function layersTeacher(model: tf.LayersModel): FrozenTeacher {
+  const probs = outputsProbabilities(model);
+  const subModels = new Map<string, tf.LayersModel>();
+  return {
+    name: model.name,
+    outputShape: model.outputs[0]!.shape.slice(1),
+    outputsProbabilities: probs,
+    featureNames: () => model.layers.map((l) => l.name),
+    run(xs, features) {
+      return tf.tidy(() => {
+        let outs: tf.Tensor[];
+        if (features.length === 0) {
+          outs = [model.apply(xs, { training: false }) as tf.Tensor];
+        } else {
+          const key = features.join('\u0000');
+          let sub = subModels.get(key);
+          if (!sub) subModels.set(key, (sub = featureModel(model, features, 'teacher')));
+          outs = sub.apply(xs, { training: false }) as tf.Tensor[];
+        }
+        const last = outs[outs.length - 1]!;
+        return { logits: probs ? logOf(last) : last, features: outs.slice(0, -1) };
+      });
+    },
+    hash() {
+      const h = createHash('sha256');
+      h.update(JSON.stringify(model.toJSON(null, false)));
+      hashTensors(h, model.weights.map((w) => [w.originalName, w.read()]));
+      return h.digest('hex');
+    },
+    weightTensors: () => model.weights.map((w) => w.read()),
+  };
+}
+
+interface GraphNodeDef {
+  name: string;
+  op: string;
+}
+
+function graphTeacher(model: GraphModel): FrozenTeacher {
+  // GraphModel keeps its GraphDef private; node names and ops are read from it to validate
+  // feature names and to detect a softmax output.
+  const topology = (model as unknown as { artifacts?: { modelTopology?: { node?: GraphNodeDef[] } } }).artifacts?.modelTopology;
+  const nodes = topology?.node ?? [];
+  const outputName = model.outputNodes[0]!;
+  const outNode = nodes.find((n) => n.name === outputName.split(':')[0]);
+  const probs = outNode?.op === 'Softmax';
+  const shape = model.outputs[0]?.shape;
+  return {
+    name: 'graph-model',
+    outputShape: shape ? shape.slice(1).map((d) => (d < 0 ? null : d)) : [],
+    outputsProbabilities: probs,
+    featureNames: () => nodes.map((n) => n.name),
+    run(xs, features) {
+      const names = nodes.map((n) => n.name);
+      for (const f of features) {
+        if (!names.includes(f)) throw new Error(`teacher graph model has no node '${f}': valid node names are ${names.join(', ')}`);
+      }
+      return tf.tidy(() => {
+        const outs = model.execute(xs, [...features, outputName]);
+        const list = Array.isArray(outs) ? outs : [outs];
+        const last = list[list.length - 1]!;
+        return { logits: probs ? logOf(last) : last, features: list.slice(0, -1) };
+      });
+    },
+    hash() {
+      const h = createHash('sha256');
+      h.update(JSON.stringify(nodes.map((n) => [n.name, n.op])));
+      const w = model.weights;
+      hashTensors(h, Object.keys(w).sort().flatMap((k) => w[k]!.map((t, i): [string, tf.Tensor] => [`${k}/${i}`, t])));
+      return h.digest('hex');
+    },
+    weightTensors: () => Object.values(model.weights).flat(),
+  };
+}
+
+/**
+ * Wrap a teacher for distillation. The teacher is never trained: its weights are not handed to
+ * the optimizer, it always runs with `training: false` (dropout off, batch-norm moving stats),
+ * and {@link FrozenTeacher.hash} lets callers prove the weights did not change.
+ */
+export function freezeTeacher(teacher: TeacherModel): FrozenTeacher {
+  return isGraphModel(teacher) ? graphTeacher(teacher) : layersTeacher(teacher);
+}

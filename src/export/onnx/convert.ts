@@ -1,0 +1,180 @@
+import type * as tf from '@tensorflow/tfjs';
+import { valueInfo } from './builder.js';
+import { ConvertContext, physicalShape, type OnnxValue, type OnnxWeightMode } from './context.js';
+import { getOnnxConverter, supportedOnnxLayers } from './registry.js';
+import { modelProtoType } from './schema.js';
+import './converters/index.js';
+
+/** Options of {@link convertToOnnx}. */
+export interface ConvertArgs {
+  /** ONNX opset, 13 (default) to 17. */
+  opset?: number;
+  /** Inputs and rank >= 3 outputs channels-first (NCHW) instead of tfjs's channels-last. */
+  nchw?: boolean;
+  /** Storage of kernels/embeddings (default float32). */
+  weights?: OnnxWeightMode;
+}
+
+/** A converted model before verification. */
+export interface ConvertedModel {
+  bytes: Uint8Array;
+  opset: number;
+  irVersion: number;
+  weights: OnnxWeightMode;
+  inputNames: string[];
+  outputNames: string[];
+  /** Layout of each output in the ONNX graph (`cf` = channels-first). */
+  outputLayouts: ('tf' | 'cf')[];
+  /** Layout of each input in the ONNX graph. */
+  inputLayouts: ('tf' | 'cf')[];
+  /** Dequantized weight values, keyed by tfjs variable (empty for float32). */
+  dequantized: Map<tf.LayerVariable, Float32Array>;
+  /** Node count per op type. */
+  opCounts: Record<string, number>;
+  initializerBytes: number;
+}
+
+type Sym = tf.SymbolicTensor;
+interface TfNode {
+  inputTensors: Sym[];
+  outputTensors: Sym[];
+}
+
+function nodeOf(t: Sym): { layer: tf.layers.Layer; node: TfNode } {
+  const layer = t.sourceLayer as tf.layers.Layer;
+  return { layer, node: layer.inboundNodes[t.nodeIndex] as unknown as TfNode };
+}
+
+/** Layers the model's outputs depend on, in no particular order (model inputs excluded). */
+function reachableLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  const seen = new Set<number>();
+  const inputIds = new Set(model.inputs.map((t) => t.id));
+  const layers = new Map<string, tf.layers.Layer>();
+  const stack = [...model.outputs];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t.id) || inputIds.has(t.id)) continue;
+    seen.add(t.id);
+    const { layer, node } = nodeOf(t);
+    layers.set(layer.name, layer);
+    stack.push(...node.inputTensors);
+  }
+  return [...layers.values()];
+}
+
+/** Throw before any work when a layer has no converter, naming every offending layer. */
+export function checkSupported(model: tf.LayersModel): void {
+  const bad = reachableLayers(model).filter((l) => !getOnnxConverter(l.getClassName()));
+  if (bad.length) {
+    throw new Error(
+      `cannot export model '${model.name}' to ONNX: unsupported layer${bad.length > 1 ? 's' : ''} ` +
+        `${bad.map((l) => `'${l.name}' (${l.getClassName()})`).join(', ')}. Supported layer classes: ${supportedOnnxLayers().join(', ')}. ` +
+        `Use registerOnnxConverter(className, fn) for custom layers.`,
+    );
+  }
+}
+
+/** IR version written for an opset (ONNX 1.12 pairs opsets 13-17 with IR 8). */
+export function irVersionFor(opset: number): number {
+  return opset >= 13 && opset <= 17 ? 8 : 7;
+}
+
+/**
+ * Convert a tfjs LayersModel (Sequential or functional) to ONNX bytes. No verification here; see
+ * `exportOnnx` for the verified entry point.
+ */
+export function convertToOnnx(model: tf.LayersModel, args: ConvertArgs = {}): ConvertedModel {
+  const opset = args.opset ?? 13;
+  if (!Number.isInteger(opset) || opset < 13 || opset > 17) throw new Error(`opset must be an integer from 13 to 17, got ${opset}`);
+  const weights = args.weights ?? 'float32';
+  if (!['float32', 'float16', 'int8'].includes(weights)) throw new Error(`weights must be float32, float16 or int8, got '${weights}'`);
+  checkSupported(model);
+  const ctx = new ConvertContext(opset, weights);
+  const values = new Map<number, OnnxValue>();
+  // Output names are claimed first so no internal node takes them (a layer named 'logits' whose
+  // value then needs a Transpose would otherwise collide).
+  const outputNameSet = new Set(model.outputNames.filter((n) => !model.inputNames.includes(n)));
+  const inputLayouts: ('tf' | 'cf')[] = [];
+  for (const n of outputNameSet) ctx.b.reserve(n);
+  const graphInputs = model.inputs.map((t, i) => {
+    const name = model.inputNames[i]!;
+    ctx.b.reserve(name);
+    const layout = args.nchw && t.shape.length >= 3 ? 'cf' : 'tf';
+    inputLayouts.push(layout);
+    const v: OnnxValue = { name, shape: t.shape.slice(), layout, dtype: t.dtype === 'int32' ? 'int32' : 'float32' };
+    if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`model input '${name}': dtype ${t.dtype} cannot be exported`);
+    values.set(t.id, v);
+    return valueInfo(name, v.dtype, physicalShape(v));
+  });
+
+  const resolve = (t: Sym): OnnxValue => {
+    const hit = values.get(t.id);
+    if (hit) return hit;
+    const { layer, node } = nodeOf(t);
+    const inputs = node.inputTensors.map(resolve);
+    const conv = getOnnxConverter(layer.getClassName())!;
+    let outs: OnnxValue | OnnxValue[];
+    try {
+      outs = conv({ layer, config: layer.getConfig() as Record<string, unknown>, inputs, outputShapes: node.outputTensors.map((o) => o.shape.slice()), ctx });
+    } catch (err) {
+      const msg = (err as Error).message;
+      throw new Error(msg.includes(`'${layer.name}'`) ? msg : `layer '${layer.name}' (${layer.getClassName()}): ${msg}`);
+    }
+    const list = Array.isArray(outs) ? outs : [outs];
+    if (list.length !== node.outputTensors.length) {
+      throw new Error(`layer '${layer.name}' (${layer.getClassName()}): converter returned ${list.length} outputs, expected ${node.outputTensors.length}`);
+    }
+    node.outputTensors.forEach((o, i) => values.set(o.id, list[i]!));
+    return values.get(t.id)!;
+  };
+
+  const outputLayouts: ('tf' | 'cf')[] = [];
+  const taken = new Set(model.inputNames);
+  const graphOutputs = model.outputs.map((t, i) => {
+    let v = resolve(t);
+    const want = args.nchw && v.shape.length >= 3 ? 'cf' : 'tf';
+    v = ctx.toLayout(v, want);
+    if (v.flatOf) v = ctx.toLayout(v, 'tf');
+    outputLayouts.push(v.layout);
+    let name = model.outputNames[i]!;
+    // A repeated output name, or one equal to an input name, gets a fresh unique name.
+    if (!outputNameSet.has(name) || taken.has(name)) name = ctx.b.unique(name);
+    if (taken.has(v.name) || ctx.b.initializers.some((x) => x.name === v.name)) {
+      // The value is a graph input or an earlier output (or a constant): give this output its own Identity.
+      ctx.b.nodeWithOutputs('Identity', [v.name], {}, `${name}/identity`, [name]);
+    } else {
+      ctx.b.renameReserved(v.name, name);
+    }
+    taken.add(name);
+    return valueInfo(name, v.dtype, physicalShape(v));
+  });
+
+  const irVersion = irVersionFor(opset);
+  const proto = {
+    irVersion,
+    opsetImport: [{ domain: '', version: opset }],
+    producerName: 'tfjs-compress',
+    producerVersion: '0.1.0',
+    docString: `exported from tfjs model '${model.name}'`,
+    graph: ctx.b.toGraphProto(model.name || 'model', graphInputs, graphOutputs),
+  };
+  const T = modelProtoType();
+  const err = T.verify(proto);
+  if (err) throw new Error(`internal: invalid ONNX ModelProto: ${err}`);
+  const bytes = T.encode(T.fromObject(proto)).finish();
+  const opCounts: Record<string, number> = {};
+  for (const n of ctx.b.nodes) opCounts[n.opType] = (opCounts[n.opType] ?? 0) + 1;
+  return {
+    bytes,
+    opset,
+    irVersion,
+    weights,
+    inputNames: [...model.inputNames],
+    outputNames: graphOutputs.map((o) => (o as { name: string }).name),
+    inputLayouts,
+    outputLayouts,
+    dequantized: ctx.dequantized,
+    opCounts,
+    initializerBytes: ctx.b.initializers.reduce((s, x) => s + x.raw.length, 0),
+  };
+}

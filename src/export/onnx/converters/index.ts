@@ -1,0 +1,6 @@
+// Importing this module registers every built-in layer converter.
+import './core.js';
+import './conv.js';
+import './pool.js';
+import './merge.js';
+export { applyActivation, supportedActivations } from './activations.js';

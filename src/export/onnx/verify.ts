@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { seededRandom } from '../../data/dataset.js';
+import type { ConvertedModel } from './convert.js';
+import { toCfPerm } from './context.js';
+
+/** How an export is checked against the tfjs model. */
+export interface VerifyArgs {
+  /** Sample inputs (tfjs layout, one tensor per model input). Default: seeded random inputs. */
+  inputs?: tf.Tensor | tf.Tensor[];
+  /** Batch size of the default random inputs (default 8). */
+  samples?: number;
+  /** Largest allowed max |onnx - tfjs| (default 1e-4). */
+  tolerance?: number;
+  /** Seed of the default random inputs (default 1). */
+  seed?: number;
+}
+
+/** Outcome of {@link verifyOnnx}. */
+export interface VerifyReport {
+  samples: number;
+  tolerance: number;
+  /**
+   * Max |onnxruntime - tfjs| over all outputs; for float16/int8 the tfjs side uses the same rounded
+   * weights, and int8 runs with {@link WEIGHT_ONLY_INT8_SESSION}.
+   */
+  maxAbsDiff: number;
+  /** Per output. */
+  maxAbsDiffPerOutput: number[];
+  /** float16/int8 only: max |onnxruntime - original float32 tfjs model| (the quantization error itself). */
+  maxAbsDiffVsFloat?: number;
+  /**
+   * int8 only: max |onnxruntime - dequantized tfjs| with default session options, where onnxruntime
+   * may also quantize activations (see {@link WEIGHT_ONLY_INT8_SESSION}); informational.
+   */
+  maxAbsDiffOrtDefaultSession?: number;
+  ok: boolean;
+}
+
+/**
+ * Session options that keep int8 weight-only semantics: with default settings onnxruntime fuses
+ * DequantizeLinear + MatMul/Gemm into a dynamically quantized int8 matmul (activations quantized too).
+ */
+export const WEIGHT_ONLY_INT8_SESSION: ort.InferenceSession.SessionOptions = { extra: { session: { disable_quant_qdq: '1' } } };
+
+/** Default inputs: uniform [0, 1), or valid integer ids for inputs feeding an Embedding layer. */
+export function defaultInputs(model: tf.LayersModel, n: number, seed = 1): tf.Tensor[] {
+  const rand = seededRandom(seed);
+  return model.inputs.map((t) => {
+    const shape = [n, ...(t.shape.slice(1) as number[])];
+    const size = shape.reduce((a, b) => a * b, 1);
+    const emb = model.layers.find(
+      (l) => l.getClassName() === 'Embedding' && l.inboundNodes.some((nd) => (nd as unknown as { inputTensors: tf.SymbolicTensor[] }).inputTensors.some((x) => x.id === t.id)),
+    );
+    if (emb || t.dtype === 'int32') {
+      const hi = emb ? (emb.getConfig().inputDim as number) : 10;
+      const ids = Float32Array.from({ length: size }, () => Math.floor(rand() * hi));
+      return tf.tensor(ids, shape, t.dtype === 'int32' ? 'int32' : 'float32');
+    }
+    return tf.tensor(Float32Array.from({ length: size }, () => rand()), shape);
+  });
+}
+
+/**
+ * Run ONNX bytes in onnxruntime-node. Feeds are physical (already in the graph's layout).
+ * @example const out = await runOnnx(bytes, { input: new ort.Tensor('float32', x, [1, 28, 28, 1]) });
+ */
+export async function runOnnx(
+  bytes: Uint8Array,
+  feeds: Record<string, ort.Tensor>,
+  options: ort.InferenceSession.SessionOptions = {},
+): Promise<Record<string, ort.Tensor>> {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, ...options });
+  try {
+    return (await session.run(feeds)) as Record<string, ort.Tensor>;
+  } finally {
+    await session.release();
+  }
+}
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`output size mismatch: onnx ${a.length} vs tfjs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+/** tfjs predictions in the ONNX output layouts, as flat arrays. */
+function tfjsOutputs(model: tf.LayersModel, xs: tf.Tensor[], conv: ConvertedModel): Float32Array[] {
+  return tf.tidy(() => {
+    const raw = model.predict(xs.length === 1 ? xs[0]! : xs);
+    const outs = Array.isArray(raw) ? raw : [raw];
+    return outs.map((o, i) => {
+      const t = conv.outputLayouts[i] === 'cf' ? tf.transpose(o, toCfPerm(o.rank)) : o;
+      return t.dataSync() as Float32Array;
+    });
+  });
+}
+
+/**
+ * Compare an ONNX conversion with the tfjs model on sample inputs. For float16/int8 weights the tfjs
+ * reference temporarily uses the same dequantized weights (restored afterwards), so the check
+ * isolates conversion errors from the (reported) quantization error.
+ */
+export async function verifyOnnx(model: tf.LayersModel, conv: ConvertedModel, args: VerifyArgs = {}): Promise<VerifyReport> {
+  const tolerance = args.tolerance ?? 1e-4;
+  const own = args.inputs === undefined;
+  const xs = own ? defaultInputs(model, args.samples ?? 8, args.seed ?? 1) : Array.isArray(args.inputs) ? args.inputs : [args.inputs!];
+  try {
+    if (xs.length !== model.inputs.length) throw new Error(`verify.inputs: model has ${model.inputs.length} inputs, got ${xs.length} tensors`);
+    const feeds: Record<string, ort.Tensor> = {};
+    xs.forEach((x, i) => {
+      const phys = tf.tidy(() => (conv.inputLayouts[i] === 'cf' ? tf.transpose(x, toCfPerm(x.rank)) : x.clone()));
+      const data = phys.dataSync();
+      feeds[conv.inputNames[i]!] =
+        x.dtype === 'int32' ? new ort.Tensor('int32', Int32Array.from(data), phys.shape) : new ort.Tensor('float32', Float32Array.from(data), phys.shape);
+      phys.dispose();
+    });
+    const int8 = conv.weights === 'int8';
+    const onnxOut = await runOnnx(conv.bytes, feeds, int8 ? WEIGHT_ONLY_INT8_SESSION : {});
+    const onnxData = conv.outputNames.map((n) => onnxOut[n]!.data as Float32Array);
+    const fusedOut = int8 ? await runOnnx(conv.bytes, feeds) : undefined;
+
+    let floatDiff: number | undefined;
+    let reference: Float32Array[];
+    if (conv.dequantized.size) {
+      const floatOut = tfjsOutputs(model, xs, conv);
+      floatDiff = Math.max(...floatOut.map((f, i) => maxAbs(onnxData[i]!, f)));
+      const saved: [tf.LayerVariable, tf.Tensor][] = [];
+      try {
+        for (const [v, deq] of conv.dequantized) {
+          saved.push([v, v.read().clone()]);
+          const t = tf.tensor(deq, v.shape as number[]);
+          v.write(t);
+          t.dispose();
+        }
+        reference = tfjsOutputs(model, xs, conv);
+      } finally {
+        for (const [v, orig] of saved) {
+          v.write(orig);
+          orig.dispose();
+        }
+      }
+    } else {
+      reference = tfjsOutputs(model, xs, conv);
+    }
+    const per = reference.map((r, i) => maxAbs(onnxData[i]!, r));
+    const maxAbsDiff = Math.max(...per);
+    const fusedDiff = fusedOut ? Math.max(...reference.map((r, i) => maxAbs(fusedOut[conv.outputNames[i]!]!.data as Float32Array, r))) : undefined;
+    return {
+      samples: xs[0]!.shape[0]!,
+      tolerance,
+      maxAbsDiff,
+      maxAbsDiffPerOutput: per,
+      maxAbsDiffVsFloat: floatDiff,
+      maxAbsDiffOrtDefaultSession: fusedDiff,
+      ok: maxAbsDiff <= tolerance,
+    };
+  } finally {
+    if (own) xs.forEach((x) => x.dispose());
+  }
+}

@@ -1,0 +1,183 @@
+import * as tf from '@tensorflow/tfjs';
+import { concatBytes } from './bytes.js';
+import { getCodec } from './codecs.js';
+import { crc32 } from './crc32.js';
+import { inflateExact } from './deflate.js';
+import { HEADER_BYTES, readHeader, type ContainerHeader, type ContainerManifest, type TensorEntry } from './format.js';
+import { getLayout } from './layouts.js';
+
+/** Options for reading a container. */
+export interface UnpackArgs {
+  /**
+   * Refuse containers whose declared decoded size (all tensors, plus decompressed payloads)
+   * exceeds this many bytes. Checked before anything is allocated. Default 1 GiB.
+   */
+  maxDecodedBytes?: number;
+}
+
+/** A container whose header and manifest were read and validated (tensors not yet decoded). */
+export interface ParsedContainer {
+  header: ContainerHeader;
+  manifest: ContainerManifest;
+  /** The payload section (a view into the input). */
+  payload: Uint8Array;
+}
+
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_DECODED = 1024 * 1024 * 1024;
+
+function isUint(v: unknown, max = Number.MAX_SAFE_INTEGER): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+}
+
+/** Validate one entry's fields and sizes; returns its declared decoded footprint in bytes. */
+function checkEntry(e: TensorEntry, index: number, payloadLength: number, available: number): number {
+  const what = `tensor '${typeof e?.name === 'string' ? e.name : `#${index}`}'`;
+  if (!e || typeof e.name !== 'string') throw new Error(`container manifest: tensor #${index} has no name`);
+  if (!Array.isArray(e.shape) || !e.shape.every((d) => isUint(d, 2 ** 31))) {
+    throw new Error(`${what}: shape must be an array of non-negative integers, got ${JSON.stringify(e.shape)}`);
+  }
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  if (n > 2 ** 31) throw new Error(`${what}: shape [${e.shape.join(', ')}] declares ${n} elements, more than this reader accepts`);
+  if (e.dtype !== 'float32' && e.dtype !== 'int32') throw new Error(`${what}: unsupported dtype '${String(e.dtype)}'`);
+  for (const key of ['offset', 'length', 'crc32', 'rawLength', 'nnz', 'posBytes'] as const) {
+    if (!isUint(e[key])) throw new Error(`${what}: '${key}' must be a non-negative integer, got ${JSON.stringify(e[key])}`);
+  }
+  if (e.offset + e.length > payloadLength) {
+    throw new Error(`${what}: payload bytes ${e.offset}..${e.offset + e.length} lie outside the ${payloadLength}-byte payload section`);
+  }
+  if (e.offset + e.length > available) {
+    throw new Error(`container truncated: ${what} needs payload bytes ${e.offset}..${e.offset + e.length}, but the file ends at payload byte ${available}`);
+  }
+  if (e.compression !== 'deflate' && e.compression !== 'none') throw new Error(`${what}: unknown compression '${String(e.compression)}'`);
+  const layout = getLayout(e.layout, what);
+  if (typeof e.values !== 'object' || e.values === null) throw new Error(`${what}: missing value encoding`);
+  const codec = getCodec(e.values.kind, what);
+  if (e.nnz > n || (e.layout === 'dense' && e.nnz !== n)) throw new Error(`${what}: ${e.nnz} stored elements declared for ${n} elements in layout ${e.layout}`);
+  const fixed = layout.fixedBytes(n, e.nnz);
+  if (fixed !== null && fixed !== e.posBytes) throw new Error(`${what}: layout ${e.layout} needs ${fixed} position bytes, ${e.posBytes} declared`);
+  if (fixed === null && e.posBytes > 5 * e.nnz) throw new Error(`${what}: ${e.posBytes} position bytes is too many for ${e.nnz} entries`);
+  const expected = codec.sideBytes(e.values, e.shape, what) + e.posBytes + codec.valueBytes(e.values, e.nnz);
+  if (expected !== e.rawLength) throw new Error(`${what}: declared decoded payload of ${e.rawLength} bytes, but its encoding implies ${expected}`);
+  if (e.compression === 'none' && e.length !== e.rawLength) throw new Error(`${what}: uncompressed payload of ${e.length} bytes, ${e.rawLength} declared`);
+  return 4 * n + e.rawLength;
+}
+
+/**
+ * Read and validate the header and manifest: magic, version, manifest checksum, every tensor's
+ * declared sizes and encodings, and the total decoded size against `maxDecodedBytes`, all before
+ * any tensor memory is allocated.
+ */
+export function readContainer(input: Uint8Array | ArrayBuffer, args: UnpackArgs = {}): ParsedContainer {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  const header = readHeader(bytes);
+  const manifestEnd = HEADER_BYTES + header.manifestLength;
+  if (bytes.length < manifestEnd) {
+    throw new Error(`container truncated: the manifest needs bytes ${HEADER_BYTES}..${manifestEnd}, but the file has ${bytes.length}`);
+  }
+  if (header.manifestRawLength > MAX_MANIFEST_BYTES) {
+    throw new Error(`container manifest declares ${header.manifestRawLength} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`);
+  }
+  const stored = bytes.subarray(HEADER_BYTES, manifestEnd);
+  const crc = crc32(stored);
+  if (crc !== header.manifestCrc32) {
+    throw new Error(`container manifest checksum mismatch (stored 0x${header.manifestCrc32.toString(16)}, computed 0x${crc.toString(16)}): the file is corrupted`);
+  }
+  let manifest: ContainerManifest;
+  try {
+    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(inflateExact(stored, header.manifestRawLength, 'container manifest')));
+  } catch (err) {
+    throw new Error(`container manifest is unreadable: ${(err as Error).message}`);
+  }
+  if (manifest?.format !== 'tfjs-compress-container') throw new Error(`container manifest: 'format' must be 'tfjs-compress-container'`);
+  if (!manifest.model || typeof manifest.model.modelTopology !== 'object' || manifest.model.modelTopology === null) {
+    throw new Error('container manifest: model.modelTopology is missing');
+  }
+  if (!Array.isArray(manifest.tensors)) throw new Error('container manifest: tensors must be an array');
+  const available = bytes.length - manifestEnd;
+  if (available > header.payloadLength) {
+    throw new Error(`container has ${available - header.payloadLength} unexpected trailing bytes after the ${header.payloadLength}-byte payload`);
+  }
+  const limit = args.maxDecodedBytes ?? DEFAULT_MAX_DECODED;
+  const names = new Set<string>();
+  let total = 0;
+  manifest.tensors.forEach((e, i) => {
+    total += checkEntry(e, i, header.payloadLength, available);
+    if (names.has(e.name)) throw new Error(`container manifest: tensor '${e.name}' appears twice`);
+    names.add(e.name);
+  });
+  if (total > limit) {
+    throw new Error(`container declares ${total} decoded bytes, over the limit of ${limit} (raise maxDecodedBytes if the file is trusted); nothing was allocated`);
+  }
+  if (available < header.payloadLength) {
+    throw new Error(`container truncated: the payload section should be ${header.payloadLength} bytes, the file holds ${available}`);
+  }
+  return { header, manifest, payload: bytes.subarray(manifestEnd) };
+}
+
+/**
+ * Decode one tensor to its little-endian element bytes (float32 or int32), verifying its CRC32
+ * first and every internal size while decoding.
+ */
+export function decodeTensor(c: ParsedContainer, e: TensorEntry): Uint8Array {
+  const what = `tensor '${e.name}'`;
+  const stored = c.payload.subarray(e.offset, e.offset + e.length);
+  const crc = crc32(stored);
+  if (crc !== e.crc32) {
+    throw new Error(`checksum mismatch in ${what} (stored CRC32 0x${e.crc32.toString(16)}, computed 0x${crc.toString(16)}): the file is corrupted`);
+  }
+  const raw = e.compression === 'deflate' ? inflateExact(stored, e.rawLength, what) : stored;
+  const codec = getCodec(e.values.kind, what);
+  const sideLen = codec.sideBytes(e.values, e.shape, what);
+  const side = raw.slice(0, sideLen);
+  const posBytes = raw.subarray(sideLen, sideLen + e.posBytes);
+  const values = raw.slice(sideLen + e.posBytes);
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  const positions = getLayout(e.layout, what).decode(posBytes, n, e.nnz, what);
+  const words = codec.decode(e.values, side, values, positions, e.shape, what);
+  if (words.length !== (positions ? positions.length : n)) throw new Error(`${what}: decoded ${words.length} values, expected ${positions ? positions.length : n}`);
+  if (!positions) return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+  const out = new Uint32Array(n);
+  for (let j = 0; j < positions.length; j++) out[positions[j]!] = words[j]!;
+  return new Uint8Array(out.buffer);
+}
+
+/**
+ * Decode a container into tfjs model artifacts (what a model.json + weights.bin would give).
+ *
+ * @example
+ * const artifacts = unpackArtifacts(bytes);
+ */
+export function unpackArtifacts(input: Uint8Array | ArrayBuffer, args: UnpackArgs = {}): tf.io.ModelArtifacts {
+  const c = readContainer(input, args);
+  const parts = c.manifest.tensors.map((e) => decodeTensor(c, e));
+  const weightData = concatBytes(parts).buffer as ArrayBuffer;
+  const m = c.manifest.model;
+  return {
+    modelTopology: m.modelTopology as tf.io.ModelArtifacts['modelTopology'],
+    weightSpecs: c.manifest.tensors.map((e) => ({ name: e.name, shape: [...e.shape], dtype: e.dtype })),
+    weightData,
+    ...(m.format !== undefined ? { format: m.format } : {}),
+    ...(m.generatedBy !== undefined ? { generatedBy: m.generatedBy } : {}),
+    ...(m.convertedBy !== undefined ? { convertedBy: m.convertedBy } : {}),
+    ...(m.trainingConfig !== undefined ? { trainingConfig: m.trainingConfig as tf.io.TrainingConfig } : {}),
+    ...(m.userDefinedMetadata !== undefined ? { userDefinedMetadata: m.userDefinedMetadata as tf.io.ModelArtifacts['userDefinedMetadata'] } : {}),
+  };
+}
+
+/**
+ * An IOHandler that loads a container from bytes, for `tf.loadLayersModel`. Pure TS + pako: works
+ * in Node and in browsers (fetch the file as an ArrayBuffer first).
+ *
+ * @example
+ * const bytes = new Uint8Array(await (await fetch('model.tfjsc')).arrayBuffer());
+ * const model = await tf.loadLayersModel(fromContainer(bytes));
+ */
+export function fromContainer(input: Uint8Array | ArrayBuffer, args: UnpackArgs = {}): tf.io.IOHandler {
+  return { load: async () => unpackArtifacts(input, args) };
+}
+
+/** Decode a container into a tf.LayersModel (weights bit-exact with the packed model). */
+export async function unpackModel(input: Uint8Array | ArrayBuffer, args: UnpackArgs = {}): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(fromContainer(input, args));
+}

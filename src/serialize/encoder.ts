@@ -1,0 +1,174 @@
+import * as tf from '@tensorflow/tfjs';
+import type { QuantizedWeights } from '../quantize/types.js';
+import { concatBytes } from './bytes.js';
+import { allCodecs, type TensorSource } from './codecs.js';
+import { crc32 } from './crc32.js';
+import { deflateBytes } from './deflate.js';
+import { CONTAINER_VERSION, writeHeader, type ContainerManifest, type ContainerModel, type TensorEntry } from './format.js';
+import { allLayouts, getLayout } from './layouts.js';
+
+/** Options for {@link packModel} / {@link packArtifacts}. */
+export interface PackArgs {
+  /**
+   * Quantized records from `quantizeModel` for the model being packed; those weights may be
+   * stored in their quantized form. Each record must reproduce the model's weight bit for bit.
+   */
+  quantized?: QuantizedWeights;
+  /** Deflate level 0..9 (default 9). */
+  level?: number;
+}
+
+/** One complete way to store a tensor: its manifest entry (minus offset) and stored payload. */
+export interface EncodedTensor {
+  entry: Omit<TensorEntry, 'offset'>;
+  payload: Uint8Array;
+}
+
+/**
+ * Every (value encoding x layout x stream variant) candidate for one tensor, each already
+ * compressed (deflate, or stored when deflate does not help). All reproduce `src.words` exactly.
+ */
+export function* tensorCandidates(src: TensorSource, level = 9): Generator<EncodedTensor> {
+  const n = src.words.length;
+  for (const codec of allCodecs()) {
+    for (const cand of codec.candidates(src)) {
+      let positions: Int32Array | null = null;
+      if (cand.zero) {
+        let nnz = 0;
+        for (let i = 0; i < n; i++) if (!cand.zero[i]) nnz++;
+        positions = new Int32Array(nnz);
+        for (let i = 0, k = 0; i < n; i++) if (!cand.zero[i]) positions[k++] = i;
+      }
+      const layouts = positions ? allLayouts() : [getLayout('dense', src.name)];
+      for (const layout of layouts) {
+        const select = layout.name === 'dense' ? null : positions!;
+        const pos = layout.encode(select ?? new Int32Array(0), n);
+        for (const stream of cand.streams(select)) {
+          const raw = concatBytes([cand.side, pos, stream.bytes]);
+          const deflated = deflateBytes(raw, level);
+          const useDeflate = deflated.length < raw.length;
+          const payload = useDeflate ? deflated : raw;
+          yield {
+            payload,
+            entry: {
+              name: src.name,
+              shape: [...src.shape],
+              dtype: src.dtype,
+              length: payload.length,
+              crc32: crc32(payload),
+              compression: useDeflate ? 'deflate' : 'none',
+              rawLength: raw.length,
+              layout: layout.name,
+              nnz: select ? select.length : n,
+              posBytes: pos.length,
+              values: stream.spec,
+            },
+          };
+        }
+      }
+    }
+  }
+}
+
+/** The smallest of {@link tensorCandidates} (the first one on ties). */
+export function encodeTensor(src: TensorSource, level = 9): EncodedTensor {
+  let best: EncodedTensor | undefined;
+  for (const c of tensorCandidates(src, level)) if (!best || c.payload.length < best.payload.length) best = c;
+  if (!best) throw new Error(`tensor '${src.name}': no encoding applies`);
+  return best;
+}
+
+/** Split tfjs model artifacts into per-weight word arrays. */
+function weightSources(artifacts: tf.io.ModelArtifacts, quantized: QuantizedWeights): TensorSource[] {
+  const specs = artifacts.weightSpecs ?? [];
+  const data = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  const known = new Set(specs.map((s) => s.name));
+  for (const name of Object.keys(quantized)) {
+    if (!known.has(name)) throw new Error(`quantized record names weight '${name}', which the model does not have (weights: ${[...known].join(', ')})`);
+  }
+  const out: TensorSource[] = [];
+  let offset = 0;
+  for (const spec of specs) {
+    if (spec.dtype !== 'float32' && spec.dtype !== 'int32') {
+      throw new Error(`weight '${spec.name}': dtype ${spec.dtype} is not supported by the container (float32 and int32 are)`);
+    }
+    if (spec.quantization) throw new Error(`weight '${spec.name}': tfjs-converter quantized weights are not supported; load the model in float32 first`);
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    if (offset + 4 * n > data.byteLength) throw new Error(`weight '${spec.name}': weight data ends before this weight`);
+    out.push({ name: spec.name, shape: [...spec.shape], dtype: spec.dtype, words: new Uint32Array(data.slice(offset, offset + 4 * n)), quant: quantized[spec.name] });
+    offset += 4 * n;
+  }
+  if (offset !== data.byteLength) throw new Error(`weight data holds ${data.byteLength} bytes but the weight specs describe ${offset}`);
+  return out;
+}
+
+/**
+ * Encode tfjs model artifacts (model.json content + weight data) as a container.
+ *
+ * @example
+ * const bytes = packArtifacts(artifacts, { quantized });
+ */
+export function packArtifacts(artifacts: tf.io.ModelArtifacts, args: PackArgs = {}): Uint8Array {
+  if (!artifacts.modelTopology) throw new Error('packArtifacts: artifacts have no modelTopology');
+  if (artifacts.modelTopology instanceof ArrayBuffer) throw new Error('packArtifacts: binary (GraphDef) topologies are not supported; pass a LayersModel');
+  const level = args.level ?? 9;
+  const tensors: TensorEntry[] = [];
+  const payloads: Uint8Array[] = [];
+  let offset = 0;
+  for (const src of weightSources(artifacts, args.quantized ?? {})) {
+    const { entry, payload } = encodeTensor(src, level);
+    tensors.push({ ...entry, offset });
+    payloads.push(payload);
+    offset += payload.length;
+  }
+  const model: ContainerModel = { modelTopology: artifacts.modelTopology };
+  if (artifacts.format !== undefined) model.format = artifacts.format;
+  if (artifacts.generatedBy !== undefined) model.generatedBy = artifacts.generatedBy;
+  if (artifacts.convertedBy !== undefined) model.convertedBy = artifacts.convertedBy;
+  if (artifacts.trainingConfig !== undefined) model.trainingConfig = artifacts.trainingConfig;
+  if (artifacts.userDefinedMetadata !== undefined) model.userDefinedMetadata = artifacts.userDefinedMetadata;
+  return assembleContainer({ format: 'tfjs-compress-container', model, tensors }, concatBytes(payloads), level);
+}
+
+/**
+ * Low-level: write header + deflated manifest + payload section. Offsets and checksums in the
+ * manifest must already describe `payload` (used by the encoder and by tests that craft files).
+ */
+export function assembleContainer(manifest: ContainerManifest, payload: Uint8Array, level = 9): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(manifest));
+  const stored = deflateBytes(json, level);
+  const header = writeHeader({
+    version: CONTAINER_VERSION,
+    flags: 0,
+    manifestLength: stored.length,
+    manifestRawLength: json.length,
+    manifestCrc32: crc32(stored),
+    payloadLength: payload.length,
+  });
+  return concatBytes([header, stored, payload]);
+}
+
+/** Save a LayersModel's topology and weights through an in-memory handler. */
+export async function modelArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return artifacts!;
+}
+
+/**
+ * Pack a tf.LayersModel into a single container file (bytes). Every weight gets the smallest
+ * exact encoding; pass the `quantized` records from `quantizeModel` to store int8/codebook forms.
+ *
+ * @example
+ * const { model: q, quantized } = await quantizeModel(model, { mode: 'codebook', bits: 5 });
+ * const bytes = await packModel(q, { quantized });
+ * const back = await unpackModel(bytes); // same weights as q, bit for bit
+ */
+export async function packModel(model: tf.LayersModel, args: PackArgs = {}): Promise<Uint8Array> {
+  return packArtifacts(await modelArtifacts(model), args);
+}
