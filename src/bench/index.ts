@@ -5,14 +5,14 @@
  */
 export { benchModels, compareToBaseline } from './bench.js';
 export type { BenchArgs } from './bench.js';
-export { measureFiles, gzipSize, paramStats, paramStatsFromWeights } from './size.js';
+export { measureFiles, paramStats, paramStatsFromWeights } from './size.js';
 export type { FileSize, SizeReport, LayerParams, ParamStats } from './size.js';
 export { percentile, summarize } from './stats.js';
 export type { LatencyStats } from './stats.js';
 export { measureLatency, measureColdStart, randomInput } from './latency.js';
 export type { LatencyArgs, LatencyResult, ColdStart, MemoryStats } from './latency.js';
 export { classificationMetrics, segmentationMetrics, evaluateQuality, looksLikeProbabilities, targetsToLabels } from './quality.js';
-export type { ClassificationQuality, SegmentationQuality, Quality, ClassStats, EvaluateArgs } from './quality.js';
+export type { ClassificationQuality, SegmentationQuality, Quality, ClassStats, QualityArgs } from './quality.js';
 export { RUNTIMES, parseRuntimes, tfjsBackendOf } from './runner.js';
 export type { ModelRunner, ModelKind, RuntimeName, RunOutput } from './runner.js';
 export { openTfjsRunner, useTfjsBackend } from './runner-tfjs.js';
@@ -21,8 +21,7 @@ export { openOnnxRunner } from './runner-onnx.js';
 export type { OnnxRunnerArgs } from './runner-onnx.js';
 export { openBenchModel, tfjsArtifactFiles } from './source.js';
 export type { BenchModel, ModelInput } from './source.js';
-export { isContainerFile, loadContainerModel, findOnnxExporter, CONTAINER_EXT } from './adapters.js';
-export type { OnnxExporter } from './adapters.js';
+export { isContainerFile, loadContainerModel, exportOnnxFile } from './adapters.js';
 export { machineInfo } from './machine.js';
 export { createProgress } from './progress.js';
 export type { Progress } from './progress.js';

@@ -201,7 +201,7 @@ export function targetsToLabels(targets: Float32Array, numClasses: number): Int3
 }
 
 /** Options of {@link evaluateQuality}. */
-export interface EvaluateArgs {
+export interface QualityArgs {
   /** Samples per inference call. Default 256. */
   batchSize?: number;
   /** k of top-k accuracy. Default 5. */
@@ -216,7 +216,7 @@ export interface EvaluateArgs {
  * @example
  * const q = await evaluateQuality(runner, loadMnist({ split: 'test', limit: 1000 }));
  */
-export async function evaluateQuality(runner: ModelRunner, data: TensorDataset, args: EvaluateArgs = {}): Promise<Quality> {
+export async function evaluateQuality(runner: ModelRunner, data: TensorDataset, args: QualityArgs = {}): Promise<Quality> {
   const batchSize = args.batchSize ?? 256;
   const classes = data.numClasses;
   const outSize = data.yShape.reduce((a, b) => a * b, 1);

@@ -11,7 +11,7 @@ import {
   resolveModel,
   saveLayersModel,
 } from '../model/io.js';
-import { findOnnxExporter, isContainerFile, loadContainerModel } from './adapters.js';
+import { exportOnnxFile, isContainerFile, loadContainerModel } from './adapters.js';
 import type { ModelKind, ModelRunner, RuntimeName } from './runner.js';
 import { openOnnxRunner } from './runner-onnx.js';
 import { openTfjsRunner } from './runner-tfjs.js';
@@ -63,12 +63,10 @@ function layersBenchModel(name: string, kind: ModelKind, files: string[], source
   let exportError: string | undefined;
   const exportOnce = async (): Promise<string | undefined> => {
     if (onnxPath || exportError) return exportError;
-    const exporter = await findOnnxExporter();
-    if (typeof exporter === 'string') return (exportError = exporter);
     const model = await load();
     try {
       const out = temp.path(`${name.replace(/[^\w.-]/g, '_')}.onnx`);
-      await exporter(model, out);
+      await exportOnnxFile(model, out);
       if (!existsSync(out)) throw new Error('exporter wrote no file');
       onnxPath = out;
     } catch (err) {

@@ -2,8 +2,16 @@ import { Command } from 'commander';
 import { setBackend, type BackendChoice } from '../backend/select.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerInfoCommands } from './commands/info.js';
+import { registerDistillCommand } from './commands/distill.js';
+import { registerQuantizeCommand } from './commands/quantize.js';
+import { registerPackCommand } from './commands/pack.js';
+import { registerExportCommand } from './commands/export.js';
+import { registerPruneCommand, registerSensitivityCommand } from './commands/prune.js';
+import { registerBenchCommand } from './commands/bench.js';
+import { registerRunCommand } from './commands/run.js';
+import { registerDemoCommand } from './commands/demo.js';
 
-/** Build the `tfjs-compress` command tree (exported so tests can drive it in-process). */
+/** Build the `tfjs-compress` command tree (exported so tests and the docs generator can use it). */
 export function buildProgram(): Command {
   const program = new Command('tfjs-compress')
     .description('Compress TensorFlow.js models: distil, prune, quantize, pack, export (ONNX, tfjs) and benchmark.')
@@ -17,5 +25,14 @@ export function buildProgram(): Command {
   });
   registerTrainCommand(program);
   registerInfoCommands(program);
+  registerDistillCommand(program);
+  registerQuantizeCommand(program);
+  registerPackCommand(program);
+  registerExportCommand(program);
+  registerPruneCommand(program);
+  registerSensitivityCommand(program);
+  registerBenchCommand(program);
+  registerRunCommand(program);
+  registerDemoCommand(program);
   return program;
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { cloneModel } from '../model/clone.js';
 import { distill } from './distill.js';
+import { getDistillLoss } from './losses.js';
 import type { CompareScratchArgs, CompareScratchResult, DistillResult } from './types.js';
 
 /**
@@ -19,10 +20,12 @@ export async function compareScratch(args: CompareScratchArgs): Promise<CompareS
   const scratch = await distill({
     ...args,
     student: scratchModel,
+    // alpha = 1: the teacher is not in the training loss. The output-level soft losses stay so
+    // validation reports the twin's distance to the teacher on the same scale; feature terms go
+    // (their projections would be untrained).
     alpha: 1,
-    losses: [],
+    losses: (args.losses ?? ['logits']).filter((l) => !getDistillLoss(typeof l === 'string' ? l : l.name).usesFeatures),
     features: [],
-    cacheTeacher: false,
     callbacks: args.scratchCallbacks ?? args.callbacks,
     label: `${args.label ?? 'distill'} (scratch)`,
     checkpointDir: args.checkpointDir ? join(args.checkpointDir, 'scratch') : undefined,

@@ -42,7 +42,19 @@ function plan(args: DistillArgs): Plan {
 function checkModels(teacher: FrozenTeacher, args: DistillArgs): void {
   const { student } = args;
   if ((args.teacher as unknown) === student) throw new Error('teacher and student are the same model object; pass a separate student');
-  const t = teacher.outputShape;
+  if (args.data.size === 0) throw new Error('distill: the training dataset is empty');
+  // Run the teacher on one sample: graph models often do not declare their output shape.
+  const sample = args.data.xsOf([0]);
+  let t: number[];
+  try {
+    const out = teacher.run(sample, []);
+    t = out.logits.shape.slice(1);
+    out.logits.dispose();
+  } catch (err) {
+    throw new Error(`teacher '${teacher.name}' cannot run on samples of shape [${args.data.xShape}]: ${(err as Error).message}`);
+  } finally {
+    sample.dispose();
+  }
   const s = student.outputs[0]!.shape.slice(1);
   const same = t.length === s.length && t.every((d, i) => d === null || s[i] === null || d === s[i]);
   if (!same) {
@@ -62,6 +74,8 @@ interface Engine {
   runner: StudentRunner;
   projections: Projection[];
   cache?: TeacherCache;
+  /** Teacher outputs for the validation set (evaluate batches carry indices too). */
+  valCache?: TeacherCache;
   plan: Plan;
 }
 
@@ -74,7 +88,7 @@ function batchLosses(e: Engine, xs: tf.Tensor, ys: tf.Tensor, indices: Int32Arra
   if (p.alpha === 1 && training) return { hard, soft: undefined, total: tf.clone(hard) as tf.Scalar, logits: student.logits };
   let teacherLogits: tf.Tensor;
   let teacherFeatures: tf.Tensor[];
-  const cache = training ? e.cache : undefined;
+  const cache = training ? e.cache : e.valCache;
   if (cache && indices) {
     teacherLogits = gatherRows(cache.logits, cache.logitShape, indices);
     teacherFeatures = cache.features.map((f, i) => gatherRows(f, cache.featureShapes[i]!, indices));
@@ -129,7 +143,8 @@ export async function distill(args: DistillArgs): Promise<DistillResult> {
 
   let projections: Projection[] = [];
   let cache: TeacherCache | undefined;
-  if (args.data.size > 0 && p.pairs.length) {
+  let valCache: TeacherCache | undefined;
+  if (p.pairs.length) {
     const sample = args.data.xsOf([0]);
     try {
       projections = buildProjections(p.pairs, teacher, runner, sample, args.seed ?? 0);
@@ -139,11 +154,14 @@ export async function distill(args: DistillArgs): Promise<DistillResult> {
   }
   const extraVariables = projections.flatMap((q) => q.variables);
   try {
-    if (args.cacheTeacher && needsTeacher) {
+    if (args.cacheTeacher) {
       const dir = typeof args.cacheTeacher === 'string' ? args.cacheTeacher : '.cache';
-      cache = loadOrBuildTeacherCache(teacher, args.data, { dir, features: p.pairs.map((q) => q.teacher), batchSize, teacherHash });
+      const opts = { dir, features: p.pairs.map((q) => q.teacher), batchSize, teacherHash };
+      if (needsTeacher) cache = loadOrBuildTeacherCache(teacher, args.data, opts);
+      // Validation always compares with the teacher, so its outputs are worth caching too.
+      if (args.validation) valCache = loadOrBuildTeacherCache(teacher, args.validation, opts);
     }
-    const engine: Engine = { teacher, runner, projections, cache, plan: p };
+    const engine: Engine = { teacher, runner, projections, cache, valCache, plan: p };
 
     const loss: LossFn = (_model, batch: Batch) => {
       const r = batchLosses(engine, batch.xs, batch.ys, batch.indices, true);
@@ -152,7 +170,7 @@ export async function distill(args: DistillArgs): Promise<DistillResult> {
       return { loss: r.total, parts };
     };
     const validationFn: ValidationFn = (_model, batch) => {
-      const r = batchLosses(engine, batch.xs, batch.ys, undefined, false);
+      const r = batchLosses(engine, batch.xs, batch.ys, batch.indices, false);
       return { hard_loss: r.hard, distill_loss: r.soft!, total_loss: r.total };
     };
 
@@ -181,6 +199,7 @@ export async function distill(args: DistillArgs): Promise<DistillResult> {
       teacherHash,
       teacherUnchanged: true,
       cache: cache && { path: cache.path, hit: cache.hit, seconds: cache.seconds },
+      validationCache: valCache && { path: valCache.path, hit: valCache.hit, seconds: valCache.seconds },
       epochSeconds: result.history.slice(result.resumedFromEpoch).map((h) => args.data.size / (h.samples_per_s ?? NaN)),
       final:
         last && last.val_accuracy !== undefined

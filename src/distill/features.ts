@@ -55,9 +55,12 @@ export function makeProjection(pair: FeaturePair, studentShape: number[], teache
   if (cs === ct) return { variables: [], apply: (x) => x };
   if (s.length !== 1 && s.length !== 3) throw new Error(`${what}; widths differ and only 2-D or 4-D features can be projected`);
   const kernelShape = s.length === 3 ? [1, 1, cs, ct] : [cs, ct];
-  const name = `distill_proj_${pair.student}_to_${pair.teacher}`.replace(/[^A-Za-z0-9_]/g, '_');
-  const kernel = tf.variable(tf.tidy(() => tf.initializers.glorotUniform({ seed }).apply(kernelShape)), true, `${name}_kernel`);
-  const bias = tf.variable(tf.zeros([ct]), true, `${name}_bias`);
+  // Unnamed: tfjs variable names are global and a run may be repeated (e.g. compareScratch).
+  const init = tf.initializers.glorotUniform({ seed }).apply(kernelShape);
+  const zeros = tf.zeros([ct]);
+  const kernel = tf.variable(init, true);
+  const bias = tf.variable(zeros, true);
+  tf.dispose([init, zeros]);
   return {
     variables: [kernel, bias],
     apply: (x) =>

@@ -14,7 +14,7 @@ export {
   featureMseLoss,
 } from './losses.js';
 export type { DistillLoss, LossInputs } from './losses.js';
-export { freezeTeacher, featureModel } from './teacher.js';
+export { freezeTeacher, featureModel, teacherAccuracy } from './teacher.js';
 export type { TeacherModel, FrozenTeacher } from './teacher.js';
 export { parseFeaturePair, makeProjection, StudentRunner } from './features.js';
 export type { FeaturePair, Projection } from './features.js';

@@ -10,8 +10,6 @@ export type TeacherModel = tf.LayersModel | GraphModel;
 export interface FrozenTeacher {
   /** Display name. */
   readonly name: string;
-  /** Output shape without the batch dimension (null for unknown sizes). */
-  readonly outputShape: Array<number | null>;
   /** True when the teacher emits probabilities; {@link FrozenTeacher.run} then returns their log. */
   readonly outputsProbabilities: boolean;
   /** Names that can be used as feature layers (layer names, or graph node names). */
@@ -63,7 +61,6 @@ function layersTeacher(model: tf.LayersModel): FrozenTeacher {
   const subModels = new Map<string, tf.LayersModel>();
   return {
     name: model.name,
-    outputShape: model.outputs[0]!.shape.slice(1),
     outputsProbabilities: probs,
     featureNames: () => model.layers.map((l) => l.name),
     run(xs, features) {
@@ -104,10 +101,8 @@ function graphTeacher(model: GraphModel): FrozenTeacher {
   const outputName = model.outputNodes[0]!;
   const outNode = nodes.find((n) => n.name === outputName.split(':')[0]);
   const probs = outNode?.op === 'Softmax';
-  const shape = model.outputs[0]?.shape;
   return {
     name: 'graph-model',
-    outputShape: shape ? shape.slice(1).map((d) => (d < 0 ? null : d)) : [],
     outputsProbabilities: probs,
     featureNames: () => nodes.map((n) => n.name),
     run(xs, features) {
@@ -140,4 +135,16 @@ function graphTeacher(model: GraphModel): FrozenTeacher {
  */
 export function freezeTeacher(teacher: TeacherModel): FrozenTeacher {
   return isGraphModel(teacher) ? graphTeacher(teacher) : layersTeacher(teacher);
+}
+
+/** Top-1 accuracy of a (frozen) teacher on a dataset, in inference mode (per pixel for dense outputs). */
+export function teacherAccuracy(teacher: FrozenTeacher, data: import('../data/dataset.js').TensorDataset, batchSize = 256): number {
+  let correct = 0;
+  for (const batch of data.batches({ batchSize })) {
+    const out = teacher.run(batch.xs, []);
+    correct += tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, -1), tf.argMax(batch.ys, -1)), 'float32')).dataSync()[0]!);
+    tf.dispose([out.logits, batch.xs, batch.ys]);
+  }
+  const perSample = data.yShape.slice(0, -1).reduce((a, b) => a * b, 1);
+  return correct / (data.size * perSample);
 }

@@ -45,7 +45,8 @@ export interface DistillArgs {
   callbacks?: TrainCallback[];
   /**
    * Compute teacher outputs once and reuse them every epoch (valid because the training data is
-   * not augmented). `true` stores them under `.cache/`; a string names the folder.
+   * not augmented); validation outputs are cached too. `true` stores them under `.cache/`; a
+   * string names the folder.
    */
   cacheTeacher?: boolean | string;
   /** Show a progress bar per epoch. */
@@ -62,8 +63,10 @@ export interface DistillResult extends TrainResult {
   teacherHash: string;
   /** Always true on return: distill throws if the teacher's weights changed. */
   teacherUnchanged: boolean;
-  /** Teacher output cache used, if any. */
+  /** Teacher output cache of the training data, if used. */
   cache?: { path: string; hit: boolean; seconds: number };
+  /** Teacher output cache of the validation data, if used. */
+  validationCache?: { path: string; hit: boolean; seconds: number };
   /** Training seconds of each epoch run (validation excluded). */
   epochSeconds: number[];
   /** Last epoch's validation figures, when validation data was given. */

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { findWeight, prunableClasses, prunableWeightsOf, shortWeightName } from './registry.js';
+import { findWeight, prunableClasses, prunableWeightsOf } from './registry.js';
 
 const granularitySchema = z.preprocess(
   (g) => {
@@ -91,14 +91,19 @@ function describeLayers(model: tf.LayersModel): string {
   return model.layers.map((l) => `${l.name} (${l.getClassName()})`).join(', ');
 }
 
+/** Layers chosen by a config list, with the entry that chose each (see {@link resolveTargets}). */
+export interface LayerSelection {
+  chosen: Map<string, { layer: tf.layers.Layer; entry: ConfigEntry }>;
+  excluded: Set<string>;
+}
+
 /**
- * Resolve a config list against a model: which weight of which layer gets which sparsity.
- * Later entries override earlier ones for the same layer; `exclude: true` entries (and
- * `excludeOpNames`) remove layers whatever their position. A selector that matches nothing is
- * an error listing the model's layers.
+ * Apply a config list's selectors to a model's layers. Later entries override earlier ones for
+ * the same layer; `exclude: true` entries (and `excludeOpNames`) remove layers whatever their
+ * position. A selector that matches nothing is an error listing the model's layers.
+ * `checkType(t)` may return an error message for a class name in `opTypes`.
  */
-export function resolveTargets(model: tf.LayersModel, list: unknown): PruneTarget[] {
-  const entries = parseConfigList(list);
+export function selectLayers(model: tf.LayersModel, entries: ConfigEntry[], checkType?: (t: string, e: ConfigEntry) => string | undefined): LayerSelection {
   const chosen = new Map<string, { layer: tf.layers.Layer; entry: ConfigEntry }>();
   const excluded = new Set<string>();
   entries.forEach((entry, i) => {
@@ -111,9 +116,8 @@ export function resolveTargets(model: tf.LayersModel, list: unknown): PruneTarge
       hits.forEach((l) => matched.add(l));
     };
     for (const t of entry.opTypes ?? []) {
-      if (!entry.exclude && !prunableWeightsOf(t).length && !entry.weights) {
-        throw new Error(`${where}.opTypes: '${t}' has no prunable weights by default; prunable classes: ${prunableClasses().join(', ')} (or name the weights with 'weights')`);
-      }
+      const problem = entry.exclude ? undefined : checkType?.(t, entry);
+      if (problem) throw new Error(`${where}.opTypes: ${problem}`);
       check('opTypes', t, model.layers.filter((l) => l.getClassName() === t));
     }
     for (const n of entry.opNames ?? []) check('opNames', n, model.layers.filter((l) => l.name === n));
@@ -128,8 +132,9 @@ export function resolveTargets(model: tf.LayersModel, list: unknown): PruneTarge
       check('opNamesRe', r, model.layers.filter((l) => re.test(l.name)));
     }
     for (const n of entry.excludeOpNames ?? []) {
-      if (!model.layers.some((l) => l.name === n)) throw new Error(`${where}.excludeOpNames: '${n}' matches no layer; the model has: ${describeLayers(model)}`);
-      matched.delete(model.layers.find((l) => l.name === n)!);
+      const layer = model.layers.find((l) => l.name === n);
+      if (!layer) throw new Error(`${where}.excludeOpNames: '${n}' matches no layer; the model has: ${describeLayers(model)}`);
+      matched.delete(layer);
       excluded.add(n);
     }
     for (const layer of matched) {
@@ -137,10 +142,23 @@ export function resolveTargets(model: tf.LayersModel, list: unknown): PruneTarge
       else chosen.set(layer.name, { layer, entry });
     }
   });
+  for (const n of excluded) chosen.delete(n);
+  return { chosen, excluded };
+}
 
+/**
+ * Resolve a config list against a model: which weight of which layer gets which sparsity
+ * (selection rules of {@link selectLayers}).
+ */
+export function resolveTargets(model: tf.LayersModel, list: unknown): PruneTarget[] {
+  const entries = parseConfigList(list);
+  const { chosen } = selectLayers(model, entries, (t, e) =>
+    !prunableWeightsOf(t).length && !e.weights
+      ? `'${t}' has no prunable weights by default; prunable classes: ${prunableClasses().join(', ')} (or name the weights with 'weights')`
+      : undefined,
+  );
   const targets: PruneTarget[] = [];
   for (const { layer, entry } of chosen.values()) {
-    if (excluded.has(layer.name)) continue;
     const defaults = prunableWeightsOf(layer.getClassName());
     const names = entry.weights ?? defaults.map((d) => d.weight);
     if (names.length === 0) {
@@ -166,4 +184,3 @@ export function resolveTargets(model: tf.LayersModel, list: unknown): PruneTarge
   return targets;
 }
 
-export { shortWeightName };

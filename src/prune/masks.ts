@@ -118,16 +118,16 @@ export function nmMask(values: Float32Array, shape: number[], axis: number, n: n
 export function computeMasks(targets: PruneTarget[], sparsityOf: (t: PruneTarget) => number, ranking: Ranking = 'layer'): Masks {
   const masks: Masks = {};
   const put = (t: PruneTarget, mask: Float32Array) => {
-    (masks[t.layer.name] ??= {})[t.weight] = tf.tensor(mask, t.variable.shape);
+    (masks[t.layer.name] ??= {})[t.weight] = tf.tensor(mask, (t.variable.shape as number[]));
   };
   const ranked: { t: PruneTarget; units: Units; s: number }[] = [];
   for (const t of targets) {
     const values = t.variable.read().dataSync() as Float32Array;
     if (t.granularity.type === 'nm') {
-      put(t, nmMask(values, t.variable.shape, t.inputAxis!, t.granularity.n, t.granularity.m));
+      put(t, nmMask(values, (t.variable.shape as number[]), t.inputAxis!, t.granularity.n, t.granularity.m));
       continue;
     }
-    const units = t.granularity.type === 'block' ? blockUnits(values, t.variable.shape, t.granularity) : elementUnits(values);
+    const units = t.granularity.type === 'block' ? blockUnits(values, (t.variable.shape as number[]), t.granularity) : elementUnits(values);
     ranked.push({ t, units, s: sparsityOf(t) });
   }
   if (ranking === 'layer') {
@@ -163,7 +163,8 @@ export function applyMasks(model: tf.LayersModel, masks: Masks): void {
       if (v.shape.join() !== mask.shape.join()) {
         throw new Error(`mask of '${layerName}/${weight}' has shape [${mask.shape}] but the weight has shape [${v.shape}]`);
       }
-      const masked = tf.tidy(() => tf.mul(v.read(), mask));
+      // `+ 0` turns the -0 of negative weights into +0: same value, but all-zero bytes compress better.
+      const masked = tf.tidy(() => tf.add(tf.mul(v.read(), mask), 0));
       v.write(masked);
       masked.dispose();
     }

@@ -184,3 +184,35 @@ export function scheduleFromConfig(config: ScheduleConfig): PruningSchedule {
   const { name: _name, ...rest } = config;
   return factory(rest);
 }
+
+/** Options of {@link scheduleForRun}. */
+export interface ScheduleForRunArgs {
+  /** Optimizer steps of the whole fine-tuning run. */
+  totalSteps: number;
+  /** PolynomialDecay start (default 0.5, as the TF-MOT tutorial). */
+  initialSparsity?: number;
+  /** Steps between mask updates (default: min(100, totalSteps / 10), at least 1). */
+  frequency?: number;
+}
+
+/**
+ * A schedule factory for a fine-tuning run of `totalSteps` (used by the CLI): `constant` prunes
+ * to the target from step 0; `polynomial` ramps from `initialSparsity` and lands on the target at
+ * the last pruning step inside the run (end step rounded down to a multiple of the frequency, so
+ * the final sparsity is really reached).
+ *
+ * @example
+ * const factory = scheduleForRun('polynomial', { totalSteps: 844 });
+ * const s = factory(0.8);
+ */
+export function scheduleForRun(kind: 'constant' | 'polynomial', args: ScheduleForRunArgs): (target: number) => PruningSchedule {
+  const total = Math.max(1, Math.floor(args.totalSteps));
+  const frequency = args.frequency ?? Math.max(1, Math.min(100, Math.floor(total / 10)));
+  if (kind === 'constant') return (target) => new ConstantSparsity({ targetSparsity: target, beginStep: 0, frequency });
+  if (kind !== 'polynomial') throw new Error(`unknown schedule '${String(kind)}': expected constant or polynomial`);
+  const endStep = Math.floor((total - 1) / frequency) * frequency;
+  if (endStep <= 0) {
+    throw new Error(`polynomial schedule: the run has ${total} step(s), too few for frequency ${frequency}; use more data/epochs, a smaller frequency or the constant schedule`);
+  }
+  return (target) => new PolynomialDecay({ initialSparsity: Math.min(args.initialSparsity ?? 0.5, target), finalSparsity: target, beginStep: 0, endStep, frequency });
+}

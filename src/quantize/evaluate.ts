@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TensorDataset } from '../data/dataset.js';
 
 /** Options for {@link evaluateAccuracy}. */
-export interface EvaluateArgs {
+export interface AccuracyArgs {
   /** Samples per forward pass (default 256). */
   batchSize?: number;
 }
@@ -14,7 +14,7 @@ export interface EvaluateArgs {
  * @example
  * const acc = evaluateAccuracy(model, loadMnist({ split: 'test', limit: 2000 }));
  */
-export function evaluateAccuracy(model: tf.LayersModel, data: TensorDataset, args: EvaluateArgs = {}): number {
+export function evaluateAccuracy(model: tf.LayersModel, data: TensorDataset, args: AccuracyArgs = {}): number {
   if (data.size === 0) throw new Error('evaluateAccuracy: the dataset is empty');
   let correct = 0;
   for (const batch of data.batches({ batchSize: args.batchSize ?? 256 })) {

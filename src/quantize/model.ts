@@ -102,8 +102,10 @@ export async function quantizeModel(model: tf.LayersModel, args: QuantizeArgs): 
         const leaf = w.originalName.split('/').pop()!;
         if (w.dtype !== 'float32' || (kernelsOnly && !KERNEL_NAMES.has(leaf))) continue;
         if (quantized[w.originalName]) throw new Error(`quantize: duplicate weight name '${w.originalName}'`);
-        const original = w.read().dataSync() as Float32Array;
-        const q = quantizer.quantize(original, w.shape as number[], { bits: args.bits });
+        const original = (w.read().dataSync() as Float32Array).slice();
+        // Conv2DTranspose kernels are [h, w, out, in]: their output channel is axis 2, not the last.
+        const channelAxis = layer.getClassName() === 'Conv2DTranspose' && leaf === 'kernel' ? 2 : -1;
+        const q = quantizer.quantize(original, w.shape as number[], { bits: args.bits, channelAxis });
         quantized[w.originalName] = q;
         if (q.kind === 'codebook') shared.push({ variable: w, tensor: q });
         const deq = dequantize(q);

@@ -7,6 +7,8 @@ import type { QuantizedTensor } from './types.js';
 export interface QuantizerArgs {
   /** Codebook index width (2..8). */
   bits?: number;
+  /** Output-channel axis for per-channel modes (default: the last axis). */
+  channelAxis?: number;
 }
 
 /** A weight quantizer: float32 values in, quantized record out. */
@@ -17,9 +19,6 @@ export interface WeightQuantizer {
   describe: string;
   quantize(values: Float32Array, shape: number[], args: QuantizerArgs): QuantizedTensor;
 }
-
-/** Per-channel scales run along the last axis: the output channel of Dense and Conv2D kernels. */
-const LAST_AXIS = -1;
 
 const registry = new Map<string, WeightQuantizer>();
 
@@ -58,8 +57,9 @@ for (const dtype of ['int8', 'uint8'] as const) {
   });
   registerQuantizer({
     name: `${dtype}-channel`,
-    describe: `${dtype} affine, one scale/zero point per output channel (last axis); error <= scale/2`,
-    quantize: (v, shape) => quantizeAffine(v, shape, { dtype, axis: shape.length > 1 ? LAST_AXIS : null }),
+    describe: `${dtype} affine, one scale/zero point per output channel; error <= scale/2`,
+    // Per-channel scales run along the output channel: the last axis of Dense and Conv2D kernels.
+    quantize: (v, shape, args) => quantizeAffine(v, shape, { dtype, axis: shape.length > 1 ? (args.channelAxis ?? -1) : null }),
   });
 }
 registerQuantizer({

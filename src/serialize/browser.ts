@@ -2,7 +2,6 @@
  * Browser-safe entry point: decoding and IOHandler only (pure TS + pako + tfjs, no Node APIs).
  *
  * @example
- * import { fromContainer } from 'tfjs-compress/serialize/browser';
  * const model = await tf.loadLayersModel(fromContainer(new Uint8Array(await res.arrayBuffer())));
  */
 export { fromContainer, unpackModel, unpackArtifacts, readContainer, decodeTensor, type UnpackArgs, type ParsedContainer } from './decoder.js';

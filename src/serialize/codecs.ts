@@ -163,6 +163,8 @@ const codebook: ValueCodec = {
       for (let i = 0; i < w.length; i++) assign[i] = w[i] === 0 ? -1 : index.get(w[i]!)!;
     }
     const k = centroidWords.length;
+    // All zeros: nothing to index (f32 with a sparse layout stores it in 0 bytes).
+    if (k === 0) return [];
     const a = assign;
     const zero = zeroMask(a.length, (i) => a[i]! < 0);
     return [{

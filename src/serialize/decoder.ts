@@ -3,6 +3,7 @@ import { concatBytes } from './bytes.js';
 import { getCodec } from './codecs.js';
 import { crc32 } from './crc32.js';
 import { inflateExact } from './deflate.js';
+import { manifestDictionary } from './dictionary.js';
 import { HEADER_BYTES, readHeader, type ContainerHeader, type ContainerManifest, type TensorEntry } from './format.js';
 import { getLayout } from './layouts.js';
 
@@ -85,7 +86,7 @@ export function readContainer(input: Uint8Array | ArrayBuffer, args: UnpackArgs 
   }
   let manifest: ContainerManifest;
   try {
-    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(inflateExact(stored, header.manifestRawLength, 'container manifest')));
+    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(inflateExact(stored, header.manifestRawLength, 'container manifest', manifestDictionary())));
   } catch (err) {
     throw new Error(`container manifest is unreadable: ${(err as Error).message}`);
   }

@@ -1,8 +1,8 @@
 import { Inflate, deflateRaw } from 'pako';
 
 /** Raw deflate (no zlib header; integrity is covered by the container's own CRC32). */
-export function deflateBytes(data: Uint8Array, level = 9): Uint8Array {
-  return deflateRaw(data, { level: level as 9 });
+export function deflateBytes(data: Uint8Array, level = 9, dictionary?: Uint8Array): Uint8Array {
+  return deflateRaw(data, dictionary ? { level: level as 9, dictionary } : { level: level as 9 });
 }
 
 /**
@@ -11,11 +11,13 @@ export function deflateBytes(data: Uint8Array, level = 9): Uint8Array {
  * stream cannot make the reader allocate more than the file declares (no decompression bombs).
  *
  * @param what names the data in errors, e.g. `tensor 'dense/kernel'`
+ * @param dictionary preset dictionary the stream was deflated with, if any
  */
-export function inflateExact(data: Uint8Array, expected: number, what: string): Uint8Array {
+export function inflateExact(data: Uint8Array, expected: number, what: string, dictionary?: Uint8Array): Uint8Array {
   const out = new Uint8Array(expected);
   let pos = 0;
-  const inflator = new Inflate({ raw: true, chunkSize: Math.min(1 << 16, Math.max(1024, expected)) });
+  const chunkSize = Math.min(1 << 16, Math.max(1024, expected));
+  const inflator = new Inflate(dictionary ? { raw: true, chunkSize, dictionary } : { raw: true, chunkSize });
   inflator.onData = (chunk: Uint8Array) => {
     if (pos + chunk.length > expected) {
       throw new Error(`${what}: compressed data inflates to more than the declared ${expected} bytes; refusing to continue`);

@@ -4,6 +4,7 @@ import { concatBytes } from './bytes.js';
 import { allCodecs, type TensorSource } from './codecs.js';
 import { crc32 } from './crc32.js';
 import { deflateBytes } from './deflate.js';
+import { manifestDictionary } from './dictionary.js';
 import { CONTAINER_VERSION, writeHeader, type ContainerManifest, type ContainerModel, type TensorEntry } from './format.js';
 import { allLayouts, getLayout } from './layouts.js';
 
@@ -24,13 +25,19 @@ export interface EncodedTensor {
   payload: Uint8Array;
 }
 
-/**
- * Every (value encoding x layout x stream variant) candidate for one tensor, each already
- * compressed (deflate, or stored when deflate does not help). All reproduce `src.words` exactly.
- */
-export function* tensorCandidates(src: TensorSource, level = 9): Generator<EncodedTensor> {
+/** A candidate before compression. */
+interface RawCandidate {
+  raw: Uint8Array;
+  entry: Omit<TensorEntry, 'offset' | 'length' | 'crc32' | 'compression'>;
+}
+
+/** Compact representations first and sparse layouts before dense, so good sizes are found early. */
+const CODEC_ORDER = ['codebook', 'affine', 'f16', 'f32'];
+
+function* rawCandidates(src: TensorSource): Generator<RawCandidate> {
   const n = src.words.length;
-  for (const codec of allCodecs()) {
+  const codecs = allCodecs().sort((a, b) => (CODEC_ORDER.indexOf(a.kind) + 1 || 99) - (CODEC_ORDER.indexOf(b.kind) + 1 || 99));
+  for (const codec of codecs) {
     for (const cand of codec.candidates(src)) {
       let positions: Int32Array | null = null;
       if (cand.zero) {
@@ -39,25 +46,18 @@ export function* tensorCandidates(src: TensorSource, level = 9): Generator<Encod
         positions = new Int32Array(nnz);
         for (let i = 0, k = 0; i < n; i++) if (!cand.zero[i]) positions[k++] = i;
       }
-      const layouts = positions ? allLayouts() : [getLayout('dense', src.name)];
+      const layouts = positions ? [...allLayouts().filter((l) => l.name !== 'dense'), getLayout('dense', src.name)] : [getLayout('dense', src.name)];
       for (const layout of layouts) {
         const select = layout.name === 'dense' ? null : positions!;
         const pos = layout.encode(select ?? new Int32Array(0), n);
         for (const stream of cand.streams(select)) {
-          const raw = concatBytes([cand.side, pos, stream.bytes]);
-          const deflated = deflateBytes(raw, level);
-          const useDeflate = deflated.length < raw.length;
-          const payload = useDeflate ? deflated : raw;
           yield {
-            payload,
+            raw: concatBytes([cand.side, pos, stream.bytes]),
             entry: {
               name: src.name,
               shape: [...src.shape],
               dtype: src.dtype,
-              length: payload.length,
-              crc32: crc32(payload),
-              compression: useDeflate ? 'deflate' : 'none',
-              rawLength: raw.length,
+              rawLength: cand.side.length + pos.length + stream.bytes.length,
               layout: layout.name,
               nnz: select ? select.length : n,
               posBytes: pos.length,
@@ -70,10 +70,39 @@ export function* tensorCandidates(src: TensorSource, level = 9): Generator<Encod
   }
 }
 
-/** The smallest of {@link tensorCandidates} (the first one on ties). */
+/** Deflate a candidate, or store it raw when deflate does not help. */
+function finish(c: RawCandidate, level: number, deflated = deflateBytes(c.raw, level)): EncodedTensor {
+  const useDeflate = deflated.length < c.raw.length;
+  const payload = useDeflate ? deflated : c.raw;
+  return { payload, entry: { ...c.entry, length: payload.length, crc32: crc32(payload), compression: useDeflate ? 'deflate' : 'none' } };
+}
+
+/**
+ * Every (value encoding x layout x stream variant) candidate for one tensor, each compressed at
+ * `level` (deflate, or stored when deflate does not help). All reproduce `src.words` exactly.
+ */
+export function* tensorCandidates(src: TensorSource, level = 9): Generator<EncodedTensor> {
+  for (const c of rawCandidates(src)) yield finish(c, level);
+}
+
+/** Raw candidates at least this large are pre-screened with a fast deflate. */
+const PRESCREEN_BYTES = 64 * 1024;
+
+/**
+ * The smallest stored form of a tensor among {@link tensorCandidates}. To keep large tensors fast,
+ * a big candidate whose level-1 deflate is over 1.5x the best size so far is not tried at level 9
+ * (level 9 is never that much smaller than level 1 on weight data).
+ */
 export function encodeTensor(src: TensorSource, level = 9): EncodedTensor {
   let best: EncodedTensor | undefined;
-  for (const c of tensorCandidates(src, level)) if (!best || c.payload.length < best.payload.length) best = c;
+  for (const c of rawCandidates(src)) {
+    if (best && c.raw.length >= PRESCREEN_BYTES && level > 1) {
+      const quick = deflateBytes(c.raw, 1);
+      if (Math.min(quick.length, c.raw.length) > 1.5 * best.payload.length) continue;
+    }
+    const e = finish(c, level);
+    if (!best || e.payload.length < best.payload.length) best = e;
+  }
   if (!best) throw new Error(`tensor '${src.name}': no encoding applies`);
   return best;
 }
@@ -136,7 +165,7 @@ export function packArtifacts(artifacts: tf.io.ModelArtifacts, args: PackArgs = 
  */
 export function assembleContainer(manifest: ContainerManifest, payload: Uint8Array, level = 9): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(manifest));
-  const stored = deflateBytes(json, level);
+  const stored = deflateBytes(json, level, manifestDictionary());
   const header = writeHeader({
     version: CONTAINER_VERSION,
     flags: 0,

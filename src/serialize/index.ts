@@ -6,10 +6,10 @@
  */
 export { packModel, packArtifacts, assembleContainer, encodeTensor, tensorCandidates, modelArtifacts, type PackArgs, type EncodedTensor } from './encoder.js';
 export { unpackModel, unpackArtifacts, fromContainer, readContainer, decodeTensor, type UnpackArgs, type ParsedContainer } from './decoder.js';
-export { containerStats, artifactSize, gzipSize, describeEncoding, type ContainerStats, type TensorStats, type ArtifactSize } from './stats.js';
+export { containerStats, artifactSize, describeEncoding, measureCompression, type ContainerStats, type TensorStats, type ArtifactSize, type CompressionReport } from './stats.js';
 export { CONTAINER_EXTENSION, CONTAINER_VERSION, MAGIC, HEADER_BYTES, type ContainerManifest, type ContainerModel, type TensorEntry, type ContainerHeader } from './format.js';
 export { getCodec, allCodecs, type ValueCodec, type ValueSpec, type ValueCandidate, type TensorSource } from './codecs.js';
-export { getLayout, allLayouts, type Layout } from './layouts.js';
+export { getLayout, allLayouts, type PositionLayout } from './layouts.js';
 export { crc32 } from './crc32.js';
 export { packBits, unpackBits, shuffleBytes, unshuffleBytes } from './bitpack.js';
 export { readContainerFile, saveContainer, loadContainer } from './node.js';

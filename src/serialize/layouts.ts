@@ -4,7 +4,7 @@ import { ByteWriter } from './bytes.js';
  * Position layouts: which elements of a tensor are stored. `dense` stores all; the sparse
  * layouts store only the elements that are not exactly zero in the chosen value representation.
  */
-export interface Layout {
+export interface PositionLayout {
   /** Manifest key. */
   name: string;
   /** Encode the positions of the stored elements (ascending). */
@@ -15,7 +15,7 @@ export interface Layout {
   decode(bytes: Uint8Array, count: number, nnz: number, what: string): Int32Array | null;
 }
 
-const dense: Layout = {
+const dense: PositionLayout = {
   name: 'dense',
   encode: () => new Uint8Array(0),
   fixedBytes: () => 0,
@@ -23,7 +23,7 @@ const dense: Layout = {
 };
 
 /** One bit per element (LSB first): 1 = stored. */
-const bitmask: Layout = {
+const bitmask: PositionLayout = {
   name: 'bitmask',
   encode(positions, count) {
     const out = new Uint8Array(Math.ceil(count / 8));
@@ -47,7 +47,7 @@ const bitmask: Layout = {
 };
 
 /** Gaps between stored positions as LEB128 varints: first the position, then `next - prev - 1`. */
-const delta: Layout = {
+const delta: PositionLayout = {
   name: 'delta',
   encode(positions) {
     const w = new ByteWriter();
@@ -83,16 +83,16 @@ const delta: Layout = {
   },
 };
 
-const LAYOUTS = new Map<string, Layout>([dense, bitmask, delta].map((l) => [l.name, l]));
+const LAYOUTS = new Map<string, PositionLayout>([dense, bitmask, delta].map((l) => [l.name, l]));
 
 /** Look up a layout by its manifest name. */
-export function getLayout(name: unknown, what: string): Layout {
+export function getLayout(name: unknown, what: string): PositionLayout {
   const l = LAYOUTS.get(name as string);
   if (!l) throw new Error(`${what}: unknown layout '${String(name)}' (this reader knows ${[...LAYOUTS.keys()].join(', ')})`);
   return l;
 }
 
 /** All registered layouts. */
-export function allLayouts(): Layout[] {
+export function allLayouts(): PositionLayout[] {
   return [...LAYOUTS.values()];
 }

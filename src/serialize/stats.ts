@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gzip } from 'pako';
 import { readContainer, type UnpackArgs } from './decoder.js';
+import { modelArtifacts, packArtifacts, type PackArgs } from './encoder.js';
 import { HEADER_BYTES, type TensorEntry } from './format.js';
 
 /** Size summary of one stored tensor. */
@@ -97,4 +98,33 @@ export function artifactSize(artifacts: tf.io.ModelArtifacts): ArtifactSize {
     totalBytes: json.length + weights.length,
     gzipBytes: gzipSize(json) + gzipSize(weights),
   };
+}
+
+/** Sizes of a model before (tfjs fp32 artifact) and after packing. */
+export interface CompressionReport {
+  /** The container bytes. */
+  bytes: Uint8Array;
+  /** The model saved as standard tfjs (model.json + weights.bin). */
+  baseline: ArtifactSize;
+  container: ContainerStats;
+  /** fp32 dense weight bytes / container bytes (the Deep Compression style ratio). */
+  fp32Ratio: number;
+  /** gzip(tfjs artifact) / gzip(container): what a web server would send, before vs after. */
+  gzipRatio: number;
+}
+
+/**
+ * Pack a model and report its size against the fp32 tfjs baseline, for benchmarks.
+ * Pass the baseline model separately when `model` is already a quantized deployment model
+ * (its tfjs artifact is fp32 too, but gzip compresses shared weights better than the original).
+ *
+ * @example
+ * const r = await measureCompression(q.model, { quantized: q.quantized }, original);
+ * console.log(`${r.fp32Ratio.toFixed(1)}x vs fp32, ${r.gzipRatio.toFixed(1)}x vs gzipped tfjs`);
+ */
+export async function measureCompression(model: tf.LayersModel, args: PackArgs = {}, baselineModel: tf.LayersModel = model): Promise<CompressionReport> {
+  const bytes = packArtifacts(await modelArtifacts(model), args);
+  const baseline = artifactSize(await modelArtifacts(baselineModel));
+  const container = containerStats(bytes);
+  return { bytes, baseline, container, fp32Ratio: container.ratio, gzipRatio: baseline.gzipBytes / container.gzipBytes };
 }

@@ -52,7 +52,7 @@ describe('wasm pooling / reduction / tile kernels vs cpu backend', () => {
     await setBackend('wasm');
     const x = rand([2, 8, 8, 3], 5) as tf.Tensor4D;
     const step = () => tf.tidy(() => {
-      const g = tf.grad((a: tf.Tensor4D) => tf.add(tf.maxPool(a, 2, 2, 'same').sum([0, 1, 2]).sum(), tf.avgPool(a, 3, 1, 'valid').mean([0, 1])).sum().add(tf.tile(a.slice([0, 0, 0, 0], [1, 1, 1, 3]), [2, 3, 3, 1]).sum()))(x);
+      const g = tf.grad((a: tf.Tensor) => tf.add(tf.maxPool(a as tf.Tensor4D, 2, 2, 'same').sum([0, 1, 2]).sum(), tf.avgPool(a as tf.Tensor4D, 3, 1, 'valid').mean([0, 1])).sum().add(tf.tile(a.slice([0, 0, 0, 0], [1, 1, 1, 3]), [2, 3, 3, 1]).sum()))(x);
       return g.sum();
     }).dispose();
     step();

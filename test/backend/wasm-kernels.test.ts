@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import { registerWasmTrainingKernels, wasmTrainingKernelNames } from '../../src/backend/wasm/index.js';
+import { chunking } from '../../src/backend/wasm/kernel_utils.js';
 import { maxRelDiff, onBothBackends, rand } from './helpers.js';
 
 const TOL = 1e-4;
@@ -74,6 +75,19 @@ describe('wasm training kernels vs cpu backend', () => {
     }
   }
 
+  it('conv2d gradients are unchanged when split into many chunks (one sample per GEMM)', async () => {
+    const saved = { ...chunking };
+    Object.assign(chunking, { targetK: 1, maxCols: 1 });
+    try {
+      for (const stride of [1, 2]) {
+        await checkOp([4, 9, 7, 3], [3, 3, 3, 5], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, 'same'), 700 + stride);
+        await checkOp([3, 8, 8, 2], [2, 3, 2, 4], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, 'valid'), 710 + stride);
+      }
+    } finally {
+      Object.assign(chunking, saved);
+    }
+  });
+
   it('conv2d and depthwise with explicit asymmetric padding', async () => {
     const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 2], [2, 0], [0, 0]];
     await checkOp([2, 7, 8, 3], [3, 3, 3, 2], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, pad), 901);
@@ -82,7 +96,7 @@ describe('wasm training kernels vs cpu backend', () => {
   });
 
   it('separableConv2d gradients (depthwise + pointwise) match', async () => {
-    const pw = [1, 1, 6, 5];
+    const pw: [number, number, number, number] = [1, 1, 6, 5];
     await checkOp([2, 9, 9, 3], [3, 3, 3, 2], (x, w) => tf.separableConv2d(x as tf.Tensor4D, w as tf.Tensor4D, tf.ones(pw) as tf.Tensor4D, 2, 'same'), 950);
   });
 
@@ -109,8 +123,8 @@ describe('wasm training kernels vs cpu backend', () => {
     const w = rand([3, 3, 3, 4], 6) as tf.Tensor4D;
     const dw = rand([3, 3, 4, 1], 7) as tf.Tensor4D;
     const step = () => tf.tidy(() => {
-      const g = tf.grads((a: tf.Tensor4D, b: tf.Tensor4D, c: tf.Tensor4D) => tf.depthwiseConv2d(tf.conv2d(a, b, 2, 'same'), c, 2, 'same').sum())([x, w, dw]);
-      const m = tf.grads((a: tf.Tensor2D, b: tf.Tensor2D) => tf.matMul(a, b, true, true).sum())([x.reshape([27, 18]) as tf.Tensor2D, w.reshape([4, 27]) as tf.Tensor2D]);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), c as tf.Tensor4D, 2, 'same').sum())([x, w, dw]);
+      const m = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, true, true).sum())([x.reshape([27, 18]) as tf.Tensor2D, w.reshape([4, 27]) as tf.Tensor2D]);
       return [...g, ...m].map((t) => t.sum()).reduce((a, b) => a.add(b));
     }).dispose();
     step();

@@ -96,16 +96,17 @@ describe('codebook (k-means weight sharing)', () => {
       expect(t.centroids.length).toBeLessThanOrEqual(2 ** bits);
       expect(t.centroids.every((c) => c !== 0)).toBe(true);
       const d = dequantize(t);
+      let bad = 0;
       for (let i = 0; i < v.length; i++) {
         if (v[i] === 0) {
-          expect(t.assignments[i]).toBe(-1);
-          expect(d[i]).toBe(0);
+          if (t.assignments[i] !== -1 || d[i] !== 0) bad++;
         } else {
-          expect(d[i]).not.toBe(0);
+          if (d[i] === 0) bad++;
           const err = Math.abs(v[i]! - d[i]!);
-          for (const c of t.centroids) expect(Math.abs(v[i]! - c)).toBeGreaterThanOrEqual(err - 1e-7);
+          for (const c of t.centroids) if (Math.abs(v[i]! - c) < err - 1e-7) bad++;
         }
       }
+      expect(bad).toBe(0);
     });
   }
 

@@ -1,15 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { colsPerRow, dyRows, im2colT, padChannelMajor, paddedGeometry } from './im2col.js';
-import { chain, requireNHWC } from './kernel_utils.js';
-
-/**
- * Reduction length (samples x OH x OW) per GEMM call. XNNPACK's GEMM does not block the reduction
- * axis, so one call over a whole batch streams its operands from memory; chunks of ~16k keep a
- * micro-tile's operands in L2. Also caps the im2col scratch buffer (MAX_COLS floats).
- */
-const TARGET_K = 16384;
-const MAX_COLS = 1 << 22;
+import { chain, chunking, requireNHWC } from './kernel_utils.js';
 
 /**
  * Conv2DBackpropFilter (missing from stock wasm):
@@ -18,7 +10,7 @@ const MAX_COLS = 1 << 22;
  *
  * computed per chunk of samples: a JS-built transposed im2col chunk (long memcpy runs of a padded
  * channel-major copy of x) times the matching rows of dy (the stock XNNPACK matmul, no transpose
- * flags), partial results summed with AddN. Measured ~2x
+ * flags), partial results summed with AddN (chunk sizes: {@link chunking}). Measured ~2x
  * faster than expressing it as one XNNPACK convolution of x^T with dy^T (big-kernel indirect
  * GEMM), see docs/backends.md.
  */
@@ -30,11 +22,11 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
   );
-  const { batchSize, filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co, outHeight: oh, outWidth: ow } = info;
+  const { batchSize, filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co, outHeight: oh } = info;
   const rows = kh * kw * ci;
   const g = paddedGeometry(info);
   const perSample = oh * colsPerRow(info, g);
-  const chunk = Math.max(1, Math.min(batchSize, Math.floor(TARGET_K / perSample), Math.floor(MAX_COLS / (rows * perSample))));
+  const chunk = Math.max(1, Math.min(batchSize, Math.floor(chunking.targetK / perSample), Math.floor(chunking.maxCols / (rows * perSample))));
   const k = chain(backend);
   const xp = backend.makeOutput([ci, batchSize, g.hp, g.wp], 'float32');
   padChannelMajor(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(xp) as Float32Array, info, g);

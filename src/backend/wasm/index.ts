@@ -11,6 +11,10 @@ import { meanConfig } from './Mean.js';
 import { sumConfig } from './Sum.js';
 import { tileConfig } from './Tile.js';
 
+export { initWasmThreads } from './threads.js';
+export type { WasmThreadsArgs } from './threads.js';
+export { chunking } from './kernel_utils.js';
+
 /**
  * Kernels this module registers on the wasm backend: missing gradient kernels, and replacements
  * for stock kernels that are correct but much slower than composing fast XNNPACK kernels.

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
- * If `axis` reduces exactly the leading axes of `shape` (what bias, BatchNorm and Adam-free
- * broadcast gradients do: sum over [0,1,2] of NHWC), return the [rows, cols] view and the output shape.
+ * If `axis` reduces exactly the leading axes of `shape` (what bias and BatchNorm gradients do:
+ * sum over [0,1,2] of NHWC), return the [rows, cols] view and the output shape.
  */
 export function leadingSplit(shape: number[], axis: number | number[] | undefined, keepDims: boolean): { rows: number; cols: number; outShape: number[] } | undefined {
   if (shape.length === 0) return undefined;

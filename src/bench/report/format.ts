@@ -4,7 +4,7 @@ import type { BenchReport, ModelReport } from './schema.js';
 export function formatBytes(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)} MB`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} KB`;
-  return `${n} B`;
+  return `${Math.round(n)} B`;
 }
 
 /** Milliseconds with precision that suits the magnitude. */

@@ -32,7 +32,7 @@ function qualityDetails(m: ModelReport): string {
 
 const STYLE = `body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;white-space:nowrap}
 td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}
 .chart{display:block;margin:10px 0;background:#fff}.chart-title{font-weight:600;font-size:14px}
 .label,.legend{font-size:12px}.value,.tick{font-size:11px;fill:#444}.axis{stroke:#888}

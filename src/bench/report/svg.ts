@@ -92,10 +92,10 @@ export interface ScatterArgs {
   height?: number;
 }
 
+/** Padded axis range; never dips below 0 for non-negative data (sizes, accuracies, losses). */
 function linearAxis(lo: number, hi: number): [number, number] {
-  if (lo === hi) return [lo - (Math.abs(lo) || 1) * 0.05, hi + (Math.abs(hi) || 1) * 0.05];
-  const pad = (hi - lo) * 0.1;
-  return [lo - pad, hi + pad];
+  const pad = lo === hi ? (Math.abs(lo) || 1) * 0.05 : (hi - lo) * 0.1;
+  return [lo >= 0 ? Math.max(0, lo - pad) : lo - pad, hi + pad];
 }
 
 /** Labelled points on linear axes (e.g. accuracy vs gzipped size); each point is a `<circle class="point">`. */
@@ -140,7 +140,7 @@ export interface LineChartArgs {
 export function lineChart(a: LineChartArgs): string {
   const w = a.width ?? 720;
   const h = a.height ?? 320;
-  const [l, r, t, b] = [60, 160, 32, 44];
+  const [l, r, t, b] = [60, 220, 32, 44];
   const all = a.series.flatMap((s) => s.values).filter(Number.isFinite);
   const n = Math.max(2, ...a.series.map((s) => s.values.length));
   const [y0, y1] = linearAxis(Math.min(...all), Math.max(...all));

@@ -22,6 +22,8 @@ export interface OnnxValue {
    * kernel rows to match (no runtime Transpose); any other consumer gets a real tfjs-order Flatten.
    */
   flatOf?: OnnxValue;
+  /** True only for the Flatten output itself (so tfjs order can come straight from `flatOf`). */
+  flatDirect?: boolean;
 }
 
 /** How float weights (kernels, embeddings) are stored in the ONNX file. */
@@ -86,7 +88,7 @@ export class ConvertContext {
   /** Append a node producing one value with the given logical shape/layout. */
   op(opType: string, inputs: string[], attrs: Record<string, Attr>, name: string, like: Omit<OnnxValue, 'name'>): OnnxValue {
     const [out] = this.b.node(opType, inputs, attrs, name);
-    return { ...like, name: out!, flatOf: like.flatOf };
+    return { ...like, name: out!, flatOf: like.flatOf, flatDirect: undefined };
   }
 
   /** Map a tfjs axis (may be negative) of `v` to its physical ONNX axis. */
@@ -108,9 +110,18 @@ export class ConvertContext {
     if (hit) return hit;
     let out: OnnxValue;
     if (v.flatOf) {
-      // Only tfjs order is ever requested for a channels-first Flatten.
-      const src = this.toLayout(v.flatOf, 'tf');
-      out = this.op('Flatten', [src.name], { axis: int(1) }, `${v.name}/tf_order`, { shape: v.shape, layout: 'tf', dtype: v.dtype });
+      // Only tfjs order is ever requested for a channels-first flat value. A Flatten output re-flattens
+      // its source; values derived from it elementwise are unflattened, transposed and flattened again.
+      const src = v.flatOf;
+      const r = src.shape.length;
+      let t: string;
+      if (v.flatDirect) t = this.toLayout(src, 'tf').name;
+      else {
+        const shape = this.b.constInt64([0, ...(physicalShape(src).slice(1) as number[])], `${v.name}/unflatten_shape`);
+        const [cf] = this.b.node('Reshape', [v.name, shape], {}, `${v.name}/unflatten`) as [string];
+        [t] = this.b.node('Transpose', [cf], { perm: ints(toTfPerm(r)) }, `${v.name}/to_nhwc`) as [string];
+      }
+      out = this.op('Flatten', [t], { axis: int(1) }, `${v.name}/tf_order`, { shape: v.shape, layout: 'tf', dtype: v.dtype });
     } else {
       const perm = layout === 'cf' ? toCfPerm(r) : toTfPerm(r);
       out = this.op('Transpose', [v.name], { perm: ints(perm) }, `${v.name}/to_${layout === 'cf' ? 'nchw' : 'nhwc'}`, {
@@ -143,6 +154,17 @@ export class ConvertContext {
   /** A float32 initializer that is never quantized (biases, norm parameters). */
   param(name: string, data: Float32Array, dims: number[]): string {
     return this.b.initializer(name, 'float32', dims, data);
+  }
+
+  /** {@link param} for a layer weight used as is, shared between calls of a shared layer. */
+  paramOf(w: WeightRef, name: string): string {
+    const key = `${w.variable.id}|param`;
+    let got = this.weightCache.get(key);
+    if (!got) {
+      got = this.param(name, w.data, w.shape);
+      this.weightCache.set(key, got);
+    }
+    return got;
   }
 
   /**

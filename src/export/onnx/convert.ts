@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { valueInfo } from './builder.js';
 import { ConvertContext, physicalShape, type OnnxValue, type OnnxWeightMode } from './context.js';
 import { getOnnxConverter, supportedOnnxLayers } from './registry.js';
@@ -45,21 +45,27 @@ function nodeOf(t: Sym): { layer: tf.layers.Layer; node: TfNode } {
   return { layer, node: layer.inboundNodes[t.nodeIndex] as unknown as TfNode };
 }
 
-/** Layers the model's outputs depend on, in no particular order (model inputs excluded). */
+/** A model used as a layer (e.g. a feature extractor inside a Sequential): its graph is inlined. */
+function isNestedModel(layer: tf.layers.Layer): layer is tf.LayersModel {
+  return layer instanceof tf.LayersModel;
+}
+
+/** Layers the model's outputs depend on (nested models expanded; model inputs excluded). */
 function reachableLayers(model: tf.LayersModel): tf.layers.Layer[] {
   const seen = new Set<number>();
   const inputIds = new Set(model.inputs.map((t) => t.id));
-  const layers = new Map<string, tf.layers.Layer>();
+  const layers = new Map<tf.layers.Layer, true>();
   const stack = [...model.outputs];
   while (stack.length) {
     const t = stack.pop()!;
     if (seen.has(t.id) || inputIds.has(t.id)) continue;
     seen.add(t.id);
     const { layer, node } = nodeOf(t);
-    layers.set(layer.name, layer);
+    if (isNestedModel(layer)) for (const l of reachableLayers(layer)) layers.set(l, true);
+    else layers.set(layer, true);
     stack.push(...node.inputTensors);
   }
-  return [...layers.values()];
+  return [...layers.keys()];
 }
 
 /** Throw before any work when a layer has no converter, naming every offending layer. */
@@ -93,11 +99,14 @@ export function convertToOnnx(model: tf.LayersModel, args: ConvertArgs = {}): Co
   const values = new Map<number, OnnxValue>();
   // Output names are claimed first so no internal node takes them (a layer named 'logits' whose
   // value then needs a Transpose would otherwise collide).
-  const outputNameSet = new Set(model.outputNames.filter((n) => !model.inputNames.includes(n)));
+  // Sequential models leave inputNames/outputNames empty: fall back to tensor and layer names.
+  const inputNames = model.inputs.map((t, i) => model.inputNames[i] ?? t.name);
+  const outputNames = model.outputs.map((t, i) => model.outputNames[i] ?? t.sourceLayer.name);
+  const outputNameSet = new Set(outputNames.filter((n) => !inputNames.includes(n)));
   const inputLayouts: ('tf' | 'cf')[] = [];
   for (const n of outputNameSet) ctx.b.reserve(n);
   const graphInputs = model.inputs.map((t, i) => {
-    const name = model.inputNames[i]!;
+    const name = inputNames[i]!;
     ctx.b.reserve(name);
     const layout = args.nchw && t.shape.length >= 3 ? 'cf' : 'tf';
     inputLayouts.push(layout);
@@ -107,11 +116,18 @@ export function convertToOnnx(model: tf.LayersModel, args: ConvertArgs = {}): Co
     return valueInfo(name, v.dtype, physicalShape(v));
   });
 
-  const resolve = (t: Sym): OnnxValue => {
-    const hit = values.get(t.id);
+  // Values are scoped per (nested) model call: a nested model applied twice has the same inner tensors.
+  const resolve = (t: Sym, scope: Map<number, OnnxValue>): OnnxValue => {
+    const hit = scope.get(t.id);
     if (hit) return hit;
     const { layer, node } = nodeOf(t);
-    const inputs = node.inputTensors.map(resolve);
+    const inputs = node.inputTensors.map((x) => resolve(x, scope));
+    if (isNestedModel(layer)) {
+      const inner = new Map<number, OnnxValue>();
+      layer.inputs.forEach((x, i) => inner.set(x.id, inputs[i]!));
+      node.outputTensors.forEach((o, i) => scope.set(o.id, resolve(layer.outputs[i]!, inner)));
+      return scope.get(t.id)!;
+    }
     const conv = getOnnxConverter(layer.getClassName())!;
     let outs: OnnxValue | OnnxValue[];
     try {
@@ -124,19 +140,19 @@ export function convertToOnnx(model: tf.LayersModel, args: ConvertArgs = {}): Co
     if (list.length !== node.outputTensors.length) {
       throw new Error(`layer '${layer.name}' (${layer.getClassName()}): converter returned ${list.length} outputs, expected ${node.outputTensors.length}`);
     }
-    node.outputTensors.forEach((o, i) => values.set(o.id, list[i]!));
-    return values.get(t.id)!;
+    node.outputTensors.forEach((o, i) => scope.set(o.id, list[i]!));
+    return scope.get(t.id)!;
   };
 
   const outputLayouts: ('tf' | 'cf')[] = [];
-  const taken = new Set(model.inputNames);
+  const taken = new Set(inputNames);
   const graphOutputs = model.outputs.map((t, i) => {
-    let v = resolve(t);
+    let v = resolve(t, values);
     const want = args.nchw && v.shape.length >= 3 ? 'cf' : 'tf';
     v = ctx.toLayout(v, want);
     if (v.flatOf) v = ctx.toLayout(v, 'tf');
     outputLayouts.push(v.layout);
-    let name = model.outputNames[i]!;
+    let name = outputNames[i]!;
     // A repeated output name, or one equal to an input name, gets a fresh unique name.
     if (!outputNameSet.has(name) || taken.has(name)) name = ctx.b.unique(name);
     if (taken.has(v.name) || ctx.b.initializers.some((x) => x.name === v.name)) {
@@ -169,7 +185,7 @@ export function convertToOnnx(model: tf.LayersModel, args: ConvertArgs = {}): Co
     opset,
     irVersion,
     weights,
-    inputNames: [...model.inputNames],
+    inputNames,
     outputNames: graphOutputs.map((o) => (o as { name: string }).name),
     inputLayouts,
     outputLayouts,

@@ -13,3 +13,4 @@ export { applyActivation, supportedActivations } from './converters/index.js';
 export { int, float, ints, floats, str } from './builder.js';
 export type { Attr } from './builder.js';
 export { ONNX_PROTO, modelProtoType } from './schema.js';
+export * from './graph/index.js';

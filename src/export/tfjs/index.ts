@@ -3,3 +3,4 @@ export { exportTfjs, buildTfjsFiles, captureArtifacts } from './write.js';
 export type { ExportTfjsArgs, TfjsExportReport } from './write.js';
 export { encodeWeight, affineParams } from './quantize.js';
 export type { TfjsQuantize, EncodedWeight } from './quantize.js';
+export { loadTfjsExport, compareTfjsExport } from './verify.js';

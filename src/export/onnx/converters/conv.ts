@@ -35,11 +35,8 @@ export function tfPads(input: number[], k: number[], s: number[], d: number[], p
     const eff = (k[i]! - 1) * d[i]! + 1;
     let total = 0;
     if (padding === 'same') total = Math.max((Math.ceil(n / s[i]!) - 1) * s[i]! + eff - n, 0);
-    else if (padding === 'causal') {
-      begin.push(eff - 1);
-      end.push(0);
-      return;
-    } else if (padding !== 'valid') throw new Error(`unknown padding '${padding}'`);
+    // 'causal' is refused too: tfjs 4.22 cannot run it, so no export could be verified.
+    else if (padding !== 'valid') throw new Error(`padding '${padding}' cannot be exported (supported: same, valid)`);
     begin.push(Math.floor(total / 2));
     end.push(total - Math.floor(total / 2));
   });
@@ -47,7 +44,10 @@ export function tfPads(input: number[], k: number[], s: number[], d: number[], p
 }
 
 function bias(a: ConverterArgs, n: number): string[] {
-  return a.ctx.hasWeight(a.layer, 'bias') ? [a.ctx.param(`${a.layer.name}/bias`, a.ctx.weight(a.layer, 'bias').data, [n])] : [];
+  if (!a.ctx.hasWeight(a.layer, 'bias')) return [];
+  const w = a.ctx.weight(a.layer, 'bias');
+  if (w.data.length !== n) throw new Error(`${desc(a.layer)}: bias has ${w.data.length} values, expected ${n}`);
+  return [a.ctx.paramOf(w, `${a.layer.name}/bias`)];
 }
 
 function finish(a: ConverterArgs, y: OnnxValue): OnnxValue {

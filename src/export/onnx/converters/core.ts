@@ -46,7 +46,7 @@ function dense(a: ConverterArgs): OnnxValue {
   const x = viaRows ? x0 : ctx.toLayout(x0, 'tf');
   const w = ctx.weight(layer, 'kernel');
   const kernel = ctx.kernel(w, { name: `${layer.name}/kernel`, tfAxis: 1, onnxAxis: 1, transform: viaRows ? flattenRowTransform(x0.flatOf!) : undefined });
-  const bias = ctx.hasWeight(layer, 'bias') ? ctx.param(`${layer.name}/bias`, ctx.weight(layer, 'bias').data, [w.shape[1]!]) : undefined;
+  const bias = ctx.hasWeight(layer, 'bias') ? ctx.paramOf(ctx.weight(layer, 'bias'), `${layer.name}/bias`) : undefined;
   const shape = staticShape(a);
   let y: OnnxValue;
   if (x.shape.length === 2) {
@@ -64,7 +64,8 @@ function flatten(a: ConverterArgs): OnnxValue {
   if (x.shape.length === 2) return x;
   if (x.layout === 'cf') {
     // Flatten in channels-first order; Dense fixes the order for free, others get tfjs order on demand.
-    return a.ctx.op('Flatten', [x.name], { axis: int(1) }, `${a.layer.name}/flatten_nchw`, { shape, layout: 'cf', dtype: x.dtype, flatOf: x });
+    const y = a.ctx.op('Flatten', [x.name], { axis: int(1) }, `${a.layer.name}/flatten_nchw`, { shape, layout: 'cf', dtype: x.dtype, flatOf: x });
+    return { ...y, flatDirect: true };
   }
   return tfOut(a.ctx, 'Flatten', [x.name], { axis: int(1) }, a.layer.name, shape, x.dtype);
 }
@@ -153,9 +154,15 @@ registerOnnxConverter('Softmax', (a) => {
   const v = axis === -1 || axis === x.shape.length - 1 ? x : a.ctx.toLayout(x, 'tf');
   return a.ctx.op('Softmax', [v.name], { axis: int(a.ctx.axis(v, axis)) }, a.layer.name, v);
 });
+registerOnnxConverter('Rescaling', (a) => {
+  const x = a.inputs[0]!;
+  const m = a.ctx.op('Mul', [x.name, a.ctx.b.constFloat([a.config.scale as number], [])], {}, `${a.layer.name}/scale`, x);
+  return a.ctx.op('Add', [m.name, a.ctx.b.constFloat([(a.config.offset as number) ?? 0], [])], {}, a.layer.name, x);
+});
 registerOnnxConverter('PReLU', (a) => {
   const { ctx, layer } = a;
-  const x = a.inputs[0]!;
+  // alpha is per feature: a channels-first flattened input must first get tfjs order back.
+  const x = a.inputs[0]!.flatOf ? ctx.toLayout(a.inputs[0]!, 'tf') : a.inputs[0]!;
   const w = ctx.weight(layer, 'alpha');
   const r = x.shape.length;
   // alpha has the input shape without batch; channels-first input needs it channels-first too.

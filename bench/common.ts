@@ -1,0 +1,61 @@
+/**
+ * Helpers shared by the benchmark modules: machine facts, package versions, writing
+ * `bench/results/<name>.json`, and the one-line summaries BENCHMARKS.md asks for.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { currentBackend } from '../src/backend/index.js';
+import { machineInfo } from '../src/bench/machine.js';
+import { writeJsonAtomic } from '../src/util/atomic.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Packages whose versions every result records. */
+export const TRACKED_PACKAGES = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-node', 'pako', 'protobufjs'];
+
+/** Version of an installed package from node_modules/<name>/package.json, or `missing`. */
+export function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** Machine, Node, active tfjs backend and package versions. */
+export function environment(): Record<string, unknown> {
+  const m = machineInfo();
+  return {
+    cpu: m.cpu,
+    cores: m.cores,
+    node: m.node,
+    platform: `${m.platform} ${m.arch}`,
+    backend: currentBackend()?.name ?? tf.getBackend() ?? 'none',
+    packages: Object.fromEntries(TRACKED_PACKAGES.map((p) => [p, packageVersion(p)])),
+  };
+}
+
+/**
+ * Write `bench/results/<name>.json` atomically with the environment and a date; returns the path.
+ *
+ * @example
+ * writeResult('infer-latency', { rows, summary: lines });
+ */
+export function writeResult(name: string, result: Record<string, unknown>): string {
+  const path = join(root, 'bench', 'results', `${name}.json`);
+  writeJsonAtomic(path, { benchmark: name, date: new Date().toISOString(), environment: environment(), ...result });
+  return path;
+}
+
+/** Print one summary line (prefixed so `npm run bench | grep '^B'` collects them) and return it. */
+export function summary(line: string): string {
+  console.log(line);
+  return line;
+}
+
+/** `a / b` as `1.27x`, or `n/a` when either side is missing. */
+export function ratio(a: number | undefined, b: number | undefined): string {
+  return a !== undefined && b !== undefined && b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a';
+}

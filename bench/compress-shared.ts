@@ -1,0 +1,94 @@
+/**
+ * Helpers shared by the compression benchmarks B1 (compress-lenet300) and B2 (compress-tfmot-full):
+ * a per-epoch exponential learning-rate decay, and the quantize -> pack -> unpack -> evaluate step
+ * that turns a pruned model into a `.tfjsc` container and measures it against the fp32 baseline.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TensorDataset } from '../src/data/dataset.js';
+import { quantizeModel, type QuantizeArgs } from '../src/quantize/index.js';
+import { containerStats, measureCompression, unpackModel } from '../src/serialize/index.js';
+import { evaluate } from '../src/train/index.js';
+import { setLearningRate } from '../src/train/optimizers.js';
+import type { TrainCallback, TrainContext } from '../src/train/types.js';
+
+/** Learning rate `initial * factor^epoch`, set at the start of each epoch (Keras ExponentialDecay per epoch). */
+export class EpochDecay implements TrainCallback {
+  constructor(
+    private readonly initial: number,
+    private readonly factor: number,
+  ) {
+    if (!(initial > 0) || !(factor > 0 && factor <= 1)) throw new Error(`EpochDecay: need initial > 0 and 0 < factor <= 1, got ${initial}, ${factor}`);
+  }
+  onEpochBegin(epoch: number, ctx: TrainContext): void {
+    setLearningRate(ctx.optimizer, this.initial * this.factor ** epoch);
+  }
+}
+
+/** Options of {@link quantizePack}. */
+export interface QuantizePackArgs {
+  /** Quantizer arguments (mode, bits, fineTune...). */
+  quantize: QuantizeArgs;
+  /** The unpruned fp32 model: the gzip baseline of `gzipRatio`. */
+  baseline: tf.LayersModel;
+  /** Data the unpacked model is evaluated on (the test set). */
+  test: TensorDataset;
+}
+
+/** Sizes and accuracy of one quantize + pack run. */
+export interface QuantizePackResult {
+  mode: string;
+  bits?: number;
+  /** Test accuracy of the model decoded from the container (fraction). */
+  accuracy: number;
+  /** Test accuracy of the in-memory quantized model (must equal `accuracy`). */
+  accuracyInMemory: number;
+  containerBytes: number;
+  containerGzipBytes: number;
+  /** float32 bytes of every weight (kernels and biases, dense). */
+  denseWeightBytes: number;
+  /** denseWeightBytes / containerBytes (Deep Compression's ratio). */
+  fp32Ratio: number;
+  /** gzip(fp32 tfjs artifact of the baseline) / gzip(container). */
+  gzipRatio: number;
+  baselineGzipBytes: number;
+  tensors: { name: string; encoding: string; nnz: number; elements: number; storedBytes: number }[];
+  fineTune?: { steps: number; lossStart: number; lossEnd: number };
+  seconds: number;
+}
+
+/**
+ * Quantize `model`, pack it, decode the container again and evaluate the decoded model, so the
+ * reported accuracy is that of the bytes actually shipped.
+ */
+export async function quantizePack(model: tf.LayersModel, args: QuantizePackArgs): Promise<QuantizePackResult> {
+  const t0 = performance.now();
+  const q = await quantizeModel(model, args.quantize);
+  try {
+    const report = await measureCompression(q.model, { quantized: q.quantized }, args.baseline);
+    const accuracyInMemory = (await evaluate(q.model, args.test)).accuracy!;
+    const decoded = await unpackModel(report.bytes);
+    const accuracy = (await evaluate(decoded, args.test)).accuracy!;
+    decoded.dispose();
+    const stats = containerStats(report.bytes);
+    return {
+      mode: args.quantize.mode,
+      bits: args.quantize.bits,
+      accuracy,
+      accuracyInMemory,
+      containerBytes: report.bytes.byteLength,
+      containerGzipBytes: report.container.gzipBytes,
+      denseWeightBytes: report.container.denseWeightBytes,
+      fp32Ratio: report.fp32Ratio,
+      gzipRatio: report.gzipRatio,
+      baselineGzipBytes: report.baseline.gzipBytes,
+      tensors: stats.tensors.map((t) => ({ name: t.name, encoding: t.encoding, nnz: t.nnz, elements: t.elements, storedBytes: t.storedBytes })),
+      fineTune: q.fineTune,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    q.model.dispose();
+  }
+}
+
+/** `0.9812` -> `1.88%` error. */
+export const errPct = (accuracy: number): string => `${((1 - accuracy) * 100).toFixed(2)}%`;

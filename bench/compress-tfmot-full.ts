@@ -1,0 +1,149 @@
+/**
+ * B2 compress-tfmot (full pipeline): the TF-MOT "Pruning in Keras" tutorial followed by
+ * quantization and our `.tfjsc` container. tfmot-cnn trained 4 epochs on 54k MNIST images (6k held
+ * out for validation), batch 128; PolynomialDecay 0.5 -> 0.8 over 2 epochs (end_step =
+ * ceil(54000 / 128) * 2) while fine-tuning. Then:
+ *   - tutorial: the 80% model, int8 per-channel and 4-bit codebook (centroid fine-tuning), packed;
+ *   - best: the same schedule shape to a higher final sparsity (B2_BEST_SPARSITY, %) + codebook.
+ * Sizes are gzip -9 of the tfjs artifact (model.json + weights.bin) and of the container, all
+ * against our own fp32 baseline artifact; accuracy on the 10k test set (decoded container).
+ * TF-MOT: baseline 78,269 B, pruned 25,742 B (3.0x), pruned + int8 TFLite 8,219 B (9.5x).
+ * (bench/compress-tfmot.ts is the pruning-only part with an int8 hook.)
+ *
+ * Quick run: B2_QUICK=1 npx tsx bench/compress-tfmot-full.ts
+ */
+import * as tf from '@tensorflow/tfjs';
+import { setBackend } from '../src/backend/select.js';
+import type { TensorDataset } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { buildZooModel } from '../src/model/zoo.js';
+import { PolynomialDecay, disposeMasks, magnitudePrune, sparsityReport, strip } from '../src/prune/index.js';
+import { artifactSize, modelArtifacts } from '../src/serialize/index.js';
+import { evaluate, train } from '../src/train/index.js';
+import { summary, writeResult } from './common.js';
+import { quantizePack, type QuantizePackResult } from './compress-shared.js';
+import { envInt } from './prune-shared.js';
+
+const TFMOT = { baselineGzipBytes: 78269, prunedGzipBytes: 25742, prunedRatio: 3.0, quantizedBytes: 8219, quantizedRatio: 9.5, accuracyBefore: 0.979, accuracyAfter: 0.974 };
+const GOAL = { gzipRatio: 20, maxAccuracyDropPp: 0.5 };
+
+interface PruneStage {
+  finalSparsity: number;
+  accuracy: number;
+  kernelSparsity: number;
+  gzipBytes: number;
+  gzipRatio: number;
+  seconds: number;
+  quantized: QuantizePackResult[];
+}
+
+const pct = (a: number) => (a * 100).toFixed(2);
+
+export default async function run(): Promise<void> {
+  const t0 = performance.now();
+  await setBackend((process.env.BENCH_BACKEND as 'wasm' | 'cpu' | undefined) ?? 'auto');
+  const quick = process.env.B2_QUICK === '1';
+  const cfg = {
+    trainLimit: envInt('B2_TRAIN', quick ? 6000 : 60000),
+    testSamples: envInt('B2_TEST', quick ? 2000 : 10000),
+    epochs: envInt('B2_EPOCHS', quick ? 1 : 4),
+    pruneEpochs: envInt('B2_PRUNE_EPOCHS', quick ? 1 : 2),
+    batchSize: 128,
+    bestSparsity: envInt('B2_BEST_SPARSITY', 88) / 100,
+    bits: envInt('B2_BITS', 4),
+    // (the best stage also tries B2_BITS - 1)
+    fineTuneSteps: envInt('B2_FT_STEPS', quick ? 30 : 300),
+    fineTuneLearningRate: 1e-4,
+  };
+  const [trainSet, validation] = loadMnist({ split: 'train', limit: cfg.trainLimit }).split(0.1, 0);
+  const test = loadMnist({ split: 'test', limit: cfg.testSamples });
+  console.log(`tfmot-cnn: ${trainSet.size} train / ${validation.size} validation / ${test.size} test, ${cfg.epochs} + ${cfg.pruneEpochs} epochs`);
+
+  const baseline = buildZooModel('tfmot-cnn', { seed: 0 });
+  let t = performance.now();
+  await train(baseline, trainSet, { epochs: cfg.epochs, batchSize: cfg.batchSize, validation, progress: true, label: 'baseline' });
+  const baselineSeconds = (performance.now() - t) / 1000;
+  const baseAcc = (await evaluate(baseline, test)).accuracy!;
+  const baseGzip = artifactSize(await modelArtifacts(baseline)).gzipBytes;
+  console.log(`baseline: accuracy ${pct(baseAcc)}%, ${baseGzip} B gz, ${baselineSeconds.toFixed(0)} s`);
+
+  const endStep = Math.ceil(trainSet.size / cfg.batchSize) * cfg.pruneEpochs;
+  const quantizeCodebook = (m: tf.LayersModel, bits: number, data: TensorDataset) =>
+    quantizePack(m, {
+      quantize: { mode: 'codebook', bits, fineTune: { data, steps: cfg.fineTuneSteps, batchSize: cfg.batchSize, learningRate: cfg.fineTuneLearningRate } },
+      baseline,
+      test,
+    });
+
+  async function pruneStage(finalSparsity: number, label: string, quantizers: ((m: tf.LayersModel) => Promise<QuantizePackResult>)[]): Promise<PruneStage> {
+    const start = performance.now();
+    const pruned = await magnitudePrune(baseline, trainSet, {
+      epochs: cfg.pruneEpochs,
+      batchSize: cfg.batchSize,
+      validation,
+      progress: true,
+      label,
+      // prune_low_magnitude(model): every Conv2D and Dense kernel.
+      configList: [{ opTypes: ['Conv2D', 'Dense'], sparsity: finalSparsity }],
+      // TF-MOT's frequency 100; shorter quick runs update more often so they still reach the target.
+      schedule: (s) => new PolynomialDecay({ initialSparsity: 0.5, finalSparsity: s, beginStep: 0, endStep, frequency: Math.min(100, Math.max(1, Math.floor(endStep / 4))) }),
+    });
+    const seconds = (performance.now() - start) / 1000;
+    const exported = await strip(pruned.model, pruned.masks);
+    disposeMasks(pruned.masks);
+    pruned.model.dispose();
+    const accuracy = (await evaluate(exported, test)).accuracy!;
+    const gzipBytes = artifactSize(await modelArtifacts(exported)).gzipBytes;
+    const stage: PruneStage = { finalSparsity, accuracy, kernelSparsity: sparsityReport(exported).sparsity, gzipBytes, gzipRatio: baseGzip / gzipBytes, seconds, quantized: [] };
+    console.log(`${label}: accuracy ${pct(accuracy)}%, sparsity ${pct(stage.kernelSparsity)}%, ${gzipBytes} B gz (${stage.gzipRatio.toFixed(2)}x), ${seconds.toFixed(0)} s`);
+    for (const qz of quantizers) {
+      const q = await qz(exported);
+      stage.quantized.push(q);
+      console.log(`  + ${q.mode}${q.bits ? ` ${q.bits} bits` : ''}: container ${q.containerBytes} B, ${q.containerGzipBytes} B gz (${q.gzipRatio.toFixed(2)}x), accuracy ${pct(q.accuracy)}%, ${q.seconds.toFixed(0)} s`);
+    }
+    exported.dispose();
+    return stage;
+  }
+
+  const tutorial = await pruneStage(0.8, 'prune80', [
+    (m) => quantizePack(m, { quantize: { mode: 'int8-channel' }, baseline, test }),
+    (m) => quantizeCodebook(m, cfg.bits, trainSet),
+  ]);
+  // One bit narrower too: fewer index bits against more kept weights is the other way to 20x.
+  const best = await pruneStage(cfg.bestSparsity, `prune${Math.round(cfg.bestSparsity * 100)}`, [
+    (m) => quantizeCodebook(m, cfg.bits - 1, trainSet),
+    (m) => quantizeCodebook(m, cfg.bits, trainSet),
+  ]);
+
+  const totalSeconds = (performance.now() - t0) / 1000;
+  const describe = (q: QuantizePackResult) => `${q.mode === 'codebook' ? `codebook${q.bits}` : q.mode}`;
+  // The headline of each stage is the last (B2_BITS) codebook; every variant gets a line.
+  const lines = [tutorial, best].flatMap((s) => s.quantized.filter((q) => q.mode === 'codebook').map((q) => {
+    const dropPp = (baseAcc - q.accuracy) * 100;
+    const int8 = s.quantized.find((x) => x.mode === 'int8-channel');
+    return summary(
+      `B2 compress-tfmot: baseline ${baseGzip} B gz, pruned ${Math.round(s.finalSparsity * 100)}% ${s.gzipBytes} B (${s.gzipRatio.toFixed(1)}x, TF-MOT ${TFMOT.prunedRatio.toFixed(1)}x), ` +
+        (int8 ? `pruned+int8 packed ${int8.containerGzipBytes} B (${int8.gzipRatio.toFixed(1)}x, TF-MOT ${TFMOT.quantizedRatio.toFixed(1)}x, acc ${pct(int8.accuracy)}), ` : '') +
+        `pruned+${describe(q)} packed ${q.containerGzipBytes} B (${q.gzipRatio.toFixed(1)}x, goal ${GOAL.gzipRatio}x); ` +
+        `acc ${pct(baseAcc)} -> ${pct(q.accuracy)} (${dropPp >= 0 ? '-' : '+'}${Math.abs(dropPp).toFixed(2)} pp, goal drop <= ${GOAL.maxAccuracyDropPp})`,
+    );
+  }));
+  summary(`B2 compress-tfmot-full wall time ${(totalSeconds / 60).toFixed(1)} min`);
+  const bestQ = best.quantized[best.quantized.length - 1]!;
+  const path = writeResult('compress-tfmot-full', {
+    quick,
+    config: cfg,
+    baseline: { accuracy: baseAcc, gzipBytes: baseGzip, trainSeconds: baselineSeconds },
+    tutorial,
+    best,
+    goalMet: bestQ.gzipRatio >= GOAL.gzipRatio && (baseAcc - bestQ.accuracy) * 100 <= GOAL.maxAccuracyDropPp,
+    goal: GOAL,
+    tfmotReference: TFMOT,
+    totalSeconds,
+    summary: lines,
+  });
+  console.log(`wrote ${path}`);
+  baseline.dispose();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -1,0 +1,128 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { compareScratch, distill, distillLossNames, formatComparison, freezeTeacher, parseFeaturePair, teacherAccuracy } from '../../distill/index.js';
+import type { DistillResult, FeaturePair, LossSpec, TeacherModel } from '../../distill/index.js';
+import { isGraphModelFile, loadGraphModelFromFiles, resolveModel, saveLayersModel } from '../../model/io.js';
+import { writeJsonAtomic } from '../../util/atomic.js';
+import { DATA_FORMS, loadDataArg, parseNumber, parsePositiveInt } from '../data-arg.js';
+
+/** `--loss logits,mse:0.5` -> [{name: 'logits', weight: 1}, {name: 'mse', weight: 0.5}]. */
+function parseLosses(spec: string): LossSpec[] {
+  return spec.split(',').map((part) => {
+    const [name, w] = part.split(':');
+    if (!name) throw new Error(`--loss '${spec}': empty loss name; expected e.g. logits or logits,mse:0.5`);
+    if (w === undefined) return name;
+    const weight = Number(w);
+    if (!(weight >= 0)) throw new Error(`--loss '${spec}': weight of '${name}' must be a number >= 0, got '${w}'`);
+    return { name, weight };
+  });
+}
+
+async function loadTeacher(spec: string, seed: number): Promise<TeacherModel> {
+  if (!spec.startsWith('zoo:') && isGraphModelFile(spec)) return loadGraphModelFromFiles(spec);
+  return resolveModel(spec, { seed });
+}
+
+function summary(name: string, r: DistillResult): Record<string, unknown> {
+  return {
+    run: name,
+    accuracy: r.final?.accuracy ?? null,
+    hardLoss: r.final?.hardLoss ?? null,
+    distillLoss: r.final?.distillLoss ?? null,
+    epochSeconds: r.epochSeconds,
+    stopReason: r.stopReason ?? null,
+  };
+}
+
+/**
+ * `tfjs-compress distill`: train a student from a frozen teacher (optionally next to its scratch
+ * twin) and save the student plus a JSON report.
+ */
+export function registerDistillCommand(program: Command): void {
+  program
+    .command('distill')
+    .description(
+      'knowledge distillation: train --student from a frozen --teacher (Hinton 2015). The teacher should be TRAINED: ' +
+        'make one with `tfjs-compress train --arch mlp-big --out teacher` (a zoo: teacher is untrained, only useful for smoke tests)',
+    )
+    .requiredOption('--teacher <path|zoo:name>', 'trained teacher: layers or graph model folder / model.json (or zoo:<name>, untrained)')
+    .requiredOption('--student <path|zoo:name>', 'student: zoo:<name> (fresh, seeded) or a layers model folder')
+    .option('--data <spec>', `dataset: ${DATA_FORMS.join(' | ')}`, 'mnist')
+    .option('--temperature <T>', 'softening temperature T > 0', parseNumber('--temperature'), 4)
+    .option('--alpha <a>', 'weight of the HARD-label loss in [0, 1]; the soft loss gets 1 - alpha (keras.io convention)', parseNumber('--alpha'), 0.1)
+    .option('--epochs <n>', 'epochs', parsePositiveInt('--epochs'), 3)
+    .option('--loss <list>', `soft loss(es), comma-separated, optional :weight: ${distillLossNames().join(', ')}`, 'logits')
+    .option('--feature <t_layer:s_layer[:w]>', 'match a teacher layer to a student layer with MSE (repeatable)', (v: string, acc: FeaturePair[]) => [...acc, parseFeaturePair(v)], [] as FeaturePair[])
+    .option('--compare-scratch', 'also train the same student from the same initial weights without the teacher, and compare')
+    .option('--cache-teacher [dir]', 'compute teacher outputs once and reuse them every epoch (stored in dir, default .cache)')
+    .option('--batch-size <n>', 'batch size', parsePositiveInt('--batch-size'), 128)
+    .option('--lr <x>', 'learning rate (adam)', parseNumber('--lr'), 1e-3)
+    .option('--seed <n>', 'seed for student weights and data order', parseNumber('--seed'), 0)
+    .option('--limit <n>', 'use only the first N training samples', parsePositiveInt('--limit'))
+    .option('--test-limit <n>', 'use only the first N test samples', parsePositiveInt('--test-limit'))
+    .option('--no-progress', 'no progress bar')
+    .requiredOption('--out <dir>', 'output folder: student model.json + weights.bin, report.json (scratch/ with --compare-scratch)')
+    .action(async (o) => {
+      const { train: trainSet, test } = await loadDataArg(o.data, { limit: o.limit, testLimit: o.testLimit });
+      const teacher = await loadTeacher(o.teacher, o.seed);
+      const student = await resolveModel(o.student, { seed: o.seed });
+      const teacherAcc = teacherAccuracy(freezeTeacher(teacher), test);
+      console.log(
+        `distilling ${o.teacher} (test accuracy ${(teacherAcc * 100).toFixed(2)}%) into ${o.student} on ${o.data}: ` +
+          `${trainSet.size} train / ${test.size} test samples, T=${o.temperature}, alpha=${o.alpha}, ${o.epochs} epoch(s)`,
+      );
+      const args = {
+        teacher,
+        student,
+        data: trainSet,
+        temperature: o.temperature,
+        alpha: o.alpha,
+        losses: parseLosses(o.loss),
+        features: o.feature as FeaturePair[],
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        learningRate: o.lr,
+        seed: o.seed,
+        validation: test,
+        cacheTeacher: o.cacheTeacher as boolean | string | undefined,
+        progress: o.progress as boolean,
+        label: 'distill',
+        checkpointDir: join(o.out, 'checkpoint'),
+      };
+      let distilled: DistillResult;
+      let scratch: DistillResult | undefined;
+      if (o.compareScratch) {
+        const r = await compareScratch(args);
+        distilled = r.distilled;
+        scratch = r.scratch;
+        await saveLayersModel(r.scratchModel, join(o.out, 'scratch'));
+      } else {
+        distilled = await distill(args);
+      }
+      await saveLayersModel(student, o.out);
+      writeJsonAtomic(join(o.out, 'report.json'), {
+        teacher: o.teacher,
+        student: o.student,
+        data: o.data,
+        trainSamples: trainSet.size,
+        testSamples: test.size,
+        teacherAccuracy: teacherAcc,
+        settings: distilled.settings,
+        epochs: o.epochs,
+        teacherHash: distilled.teacherHash,
+        teacherUnchanged: distilled.teacherUnchanged,
+        cache: distilled.cache ?? null,
+        results: [summary('distilled', distilled), ...(scratch ? [summary('scratch', scratch)] : [])],
+        history: { distilled: distilled.history, scratch: scratch?.history ?? null },
+      });
+      console.log(formatComparison(distilled, scratch));
+      const pct = (v?: number) => (v === undefined ? '-' : `${(v * 100).toFixed(2)}%`);
+      console.log(
+        `teacher ${pct(teacherAcc)}  distilled ${pct(distilled.final?.accuracy)}` +
+          (scratch ? `  scratch ${pct(scratch.final?.accuracy)}` : '') +
+          (distilled.cache ? `  (teacher cache ${distilled.cache.hit ? 'hit' : 'built'}: ${distilled.cache.path})` : '') +
+          `  -> ${o.out}`,
+      );
+      if (distilled.stopReason) console.log(`stopped: ${distilled.stopReason}`);
+    });
+}

@@ -1,0 +1,23 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { setBackend } from '../../src/backend/index.js';
+import { initWasmThreads } from '../../src/backend/wasm/index.js';
+import { maxRelDiff, onBothBackends, rand } from './helpers.js';
+
+// Own test file: the threaded module must be the first wasm backend this process initialises.
+describe('threaded wasm backend in Node (opt-in)', () => {
+  it('initialises XNNPACK with 2 threads and our gradient kernels still match the cpu backend', async () => {
+    expect(await initWasmThreads({ threads: 2 })).toBe(2);
+    await setBackend('wasm');
+    const res = await onBothBackends(() => {
+      const x = rand([4, 12, 12, 8], 1);
+      const w = rand([3, 3, 8, 16], 2);
+      const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+      const dy = rand(y.shape, 3);
+      return [y, ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))([x, w], dy)];
+    });
+    res.cpu.forEach((c, i) => expect(maxRelDiff(c, res.wasm[i])).toBeLessThan(1e-4));
+    await expect(initWasmThreads({ threads: 2 })).rejects.toThrow(/already initialised/);
+    await expect(initWasmThreads({ threads: 0 })).rejects.toThrow(/1\.\.8/);
+  });
+});
