@@ -42,10 +42,10 @@ export default async function run(): Promise<void> {
     pruneLearningRate: 5e-4,
     pruneLrDecay: 0.85,
     // Per-layer final sparsity (%): dense_1 (784x300) is the most redundant, the logits the least.
-    sparsity: { dense_1: envInt('B1_S1', 97) / 100, dense_2: envInt('B1_S2', 93) / 100, logits: envInt('B1_S3', 80) / 100 },
+    sparsity: { dense_1: envInt('B1_S1', 96) / 100, dense_2: envInt('B1_S2', 92) / 100, logits: envInt('B1_S3', 75) / 100 },
     bits: envInt('B1_BITS', 5),
-    fineTuneSteps: envInt('B1_FT_STEPS', quick ? 50 : 1500),
-    fineTuneLearningRate: 1e-4,
+    fineTuneSteps: envInt('B1_FT_STEPS', quick ? 50 : 1000),
+    fineTuneLearningRate: 1e-3,
     seed: 0,
   };
   if (cfg.rampEpochs > cfg.pruneEpochs) throw new Error(`B1_RAMP_EPOCHS (${cfg.rampEpochs}) must be <= B1_PRUNE_EPOCHS (${cfg.pruneEpochs})`);

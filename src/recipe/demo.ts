@@ -6,10 +6,10 @@ import { parseRecipe } from './parse.js';
  * (wasm backend); `full` uses all 60,000 / 10,000 MNIST images; `tiny` runs in seconds.
  */
 export const DEMO_SETTINGS = {
-  trainLimit: 12000,
+  trainLimit: 20000,
   testLimit: 2000,
-  teacherEpochs: 4,
-  studentEpochs: 4,
+  teacherEpochs: 5,
+  studentEpochs: 5,
   pruneEpochs: 3,
   sparsity: 0.9,
 } as const;
