@@ -3,6 +3,7 @@
  * `bench/results/<name>.json`, and the one-line summaries BENCHMARKS.md asks for.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -32,6 +33,8 @@ export function environment(): Record<string, unknown> {
     cores: m.cores,
     node: m.node,
     platform: `${m.platform} ${m.arch}`,
+    // Timings are only comparable as ratios within a run; the load says how busy the machine was.
+    loadAverage1m: os.loadavg()[0],
     backend: currentBackend()?.name ?? tf.getBackend() ?? 'none',
     packages: Object.fromEntries(TRACKED_PACKAGES.map((p) => [p, packageVersion(p)])),
   };
@@ -58,4 +61,13 @@ export function summary(line: string): string {
 /** `a / b` as `1.27x`, or `n/a` when either side is missing. */
 export function ratio(a: number | undefined, b: number | undefined): string {
   return a !== undefined && b !== undefined && b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a';
+}
+
+/** Positive integer from an environment variable, with a default (quick runs shrink a benchmark with these). */
+export function envInt(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${v}'`);
+  return n;
 }

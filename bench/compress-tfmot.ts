@@ -12,7 +12,8 @@ import { loadMnist } from '../src/data/mnist.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { PolynomialDecay, magnitudePrune, sparsityReport, strip, disposeMasks } from '../src/prune/index.js';
 import { evaluate, train } from '../src/train/index.js';
-import { envInt, savedSize, writeResult } from './prune-shared.js';
+import { envInt, writeResult } from './common.js';
+import { savedSize } from './prune-shared.js';
 
 const TFMOT = { baselineGzipBytes: 78269, prunedGzipBytes: 25742, ratio: 3.0 };
 

@@ -14,7 +14,8 @@ import { distill, type DistillResult } from '../src/distill/index.js';
 import { cloneModel } from '../src/model/clone.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { evaluate, train } from '../src/train/index.js';
-import { envInt, writeResult } from './distill-shared.js';
+import { summary, writeResult } from './common.js';
+import { envInt } from './distill-shared.js';
 
 const PAPER = { teacherErrors: 67, scratchErrors: 146, distilledErrors: 74, temperature: 20 };
 
@@ -71,9 +72,12 @@ export default async function run(): Promise<void> {
     goal: 'distilled closes >= 80% of the scratch->teacher error gap',
     goalMet: gap(main.errors) >= 0.8,
   });
-  console.log(`test errors (of ${test.size}): teacher ${teacherErrors}  scratch ${scratchErrors}  distilled T=${main.temperature} ${main.errors}  (paper: ${PAPER.teacherErrors} / ${PAPER.scratchErrors} / ${PAPER.distilledErrors})`);
-  console.log(`gap closed at T=${main.temperature}: ${(gap(main.errors) * 100).toFixed(0)}%; best T=${best.temperature}: ${best.errors} errors (${(gap(best.errors) * 100).toFixed(0)}%)`);
-  console.log(`teacher cache: epoch ${uncachedEpoch.toFixed(1)} s uncached vs ${cachedEpoch.toFixed(1)} s cached (${(uncachedEpoch / cachedEpoch).toFixed(2)}x) -> ${path}`);
+  summary(
+    `B3 distill-hinton: test errors teacher ${teacherErrors} / scratch ${scratchErrors} / distilled T=${main.temperature} ${main.errors} ` +
+      `(paper ${PAPER.teacherErrors} / ${PAPER.scratchErrors} / ${PAPER.distilledErrors}); gap closed ${(gap(main.errors) * 100).toFixed(0)}% (goal >= 80%); ` +
+      `best T=${best.temperature}: ${best.errors}; budget ${data.size} samples, teacher ${teacherEpochs} / students ${studentEpochs} epochs`,
+  );
+  summary(`B3 distill-hinton: teacher cache epoch ${uncachedEpoch.toFixed(1)} s uncached vs ${cachedEpoch.toFixed(1)} s cached (${(uncachedEpoch / cachedEpoch).toFixed(2)}x) -> ${path}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();

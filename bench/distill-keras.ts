@@ -14,7 +14,8 @@ import { loadMnist } from '../src/data/mnist.js';
 import { compareScratch } from '../src/distill/index.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { evaluate, train } from '../src/train/index.js';
-import { envInt, writeResult } from './distill-shared.js';
+import { summary, writeResult } from './common.js';
+import { envInt } from './distill-shared.js';
 
 const KERAS = { teacher: 97.6, scratch: 97.6, distilled: 98.1 };
 
@@ -73,7 +74,11 @@ export default async function run(): Promise<void> {
     goal: 'distilled > scratch by >= 0.3 pp',
     goalMet: diff >= 0.3,
   });
-  console.log(`accuracy %: teacher ${teacherAcc.toFixed(2)}  scratch ${mean('scratch').toFixed(2)}  distilled ${mean('distilled').toFixed(2)}  (keras.io: ${KERAS.teacher} / ${KERAS.scratch} / ${KERAS.distilled}); distilled - scratch = ${diff.toFixed(2)} pp -> ${path}`);
+  summary(
+    `B4 distill-keras: accuracy % teacher ${teacherAcc.toFixed(2)} / scratch ${mean('scratch').toFixed(2)} / distilled ${mean('distilled').toFixed(2)} ` +
+      `(keras.io ${KERAS.teacher} / ${KERAS.scratch} / ${KERAS.distilled}); distilled - scratch ${diff.toFixed(2)} pp (goal >= 0.3); ` +
+      `budget teacher ${teacherLimit} x ${teacherEpochs} ep, students ${studentLimit} x ${studentEpochs} ep, ${seeds} seeds -> ${path}`,
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();

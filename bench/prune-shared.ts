@@ -1,4 +1,4 @@
-/** Helpers shared by the pruning benchmarks: environment facts, results JSON, artifact sizes, latency. */
+/** Helpers shared by the pruning benchmarks: saved artifact sizes and median latency. */
 import * as tf from '@tensorflow/tfjs';
 import { gzip } from 'pako';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -7,33 +7,7 @@ import { join } from 'node:path';
 import { saveLayersModel } from '../src/model/io.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 
-/** Machine facts recorded with every result. */
-export function environment(): Record<string, unknown> {
-  return {
-    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
-    cores: os.cpus().length,
-    loadAverage1m: os.loadavg()[0],
-    node: process.version,
-    backend: tf.getBackend(),
-    date: new Date().toISOString(),
-  };
-}
-
-/** Write `bench/results/<name>.json` atomically, environment included. */
-export function writeResult(name: string, result: Record<string, unknown>): string {
-  const path = join(import.meta.dirname, 'results', `${name}.json`);
-  writeJsonAtomic(path, { benchmark: name, environment: environment(), ...result });
-  return path;
-}
-
-/** Positive integer from an environment variable (quick runs shrink a benchmark with these). */
-export function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${v}'`);
-  return n;
-}
+export { envInt } from './common.js';
 
 /** Save a model as tfjs files and measure model.json + weights.bin, raw and gzipped (pako level 9). */
 export async function savedSize(model: tf.LayersModel): Promise<{ bytes: number; gzipBytes: number; weightsGzipBytes: number }> {

@@ -14,7 +14,8 @@ import { cloneModel } from '../src/model/clone.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { structuredPrune } from '../src/prune/index.js';
 import { evaluate, train } from '../src/train/index.js';
-import { envInt, p50, savedSize, writeResult } from './prune-shared.js';
+import { envInt, writeResult } from './common.js';
+import { p50, savedSize } from './prune-shared.js';
 
 async function tfjsLatency(model: tf.LayersModel, batch: number, repeats: number): Promise<number> {
   const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 1);

@@ -4,5 +4,4 @@
  */
 export * from './onnx/index.js';
 export * from './tfjs/index.js';
-export { toFloat16, fromFloat16, float32ToFloat16Bits, float16BitsToFloat32 } from './float16.js';
 export { mnistInputsFor } from './samples.js';

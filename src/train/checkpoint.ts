@@ -41,7 +41,10 @@ export async function saveCheckpoint(
   const named: tf.NamedTensorMap = {};
   model.weights.forEach((w, i) => (named[`${i}:${w.originalName}`] = w.read()));
   const weights = await encode(named);
-  const optimizer_ = await encode(await optimizer.getWeights());
+  const optimizerWeights = await optimizer.getWeights();
+  const optimizer_ = await encode(optimizerWeights);
+  // getWeights() returns the live slot variables plus a freshly made 'iter' scalar: free only that.
+  for (const w of optimizerWeights) if (w.name === 'iter') w.tensor.dispose();
   writeFileAtomic(join(dir, 'weights.bin'), weights.data);
   writeFileAtomic(join(dir, 'optimizer.bin'), optimizer_.data);
   const full: CheckpointState = { version: 1, ...state, weights: weights.specs, optimizerWeights: optimizer_.specs };

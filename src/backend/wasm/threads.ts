@@ -15,6 +15,7 @@ import path from 'node:path';
  *     package's own `wasm-out/tfjs-backend-wasm-threaded-simd.js`, and hand out that file path.
  *  3. The C++ side caps the pool at `os.cpus().length / 2` (assumes hyper-threading), i.e. 1 on
  *     a 2-vCPU machine: `os.cpus()` reports 2x the requested threads while the module starts.
+ * Afterwards the pool's workers are unref()'d so they do not keep the process alive.
  */
 export interface WasmThreadsArgs {
   /** XNNPACK threads including the calling thread (default: os.cpus().length). */
@@ -78,5 +79,9 @@ export async function initWasmThreads(args: WasmThreadsArgs = {}): Promise<numbe
     URL.createObjectURL = realCreate;
     os.cpus = realCpus;
   }
+  // Emscripten ref()s a pthread's worker while it runs, and XNNPACK's pool threads run forever,
+  // so without this the Node process never exits on its own.
+  const pthreads = (tf.backend() as unknown as { wasm?: { PThread?: { runningWorkers: { unref(): void }[]; unusedWorkers: { unref(): void }[] } } }).wasm?.PThread;
+  for (const w of [...(pthreads?.runningWorkers ?? []), ...(pthreads?.unusedWorkers ?? [])]) w.unref();
   return wasmPkg.getThreadsCount();
 }

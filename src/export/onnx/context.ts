@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { GraphBuilder, int, ints, type Attr } from './builder.js';
-import { fromFloat16, toFloat16 } from '../float16.js';
+import { fromHalfBits, toHalfBits } from '../../quantize/half.js';
 import { sizeOf, strides, transpose } from './tensor-util.js';
 
 /**
@@ -182,8 +182,8 @@ export class ConvertContext {
       const t = apply(w.data);
       name = this.param(a.name, t.data, t.shape);
     } else if (this.weights === 'float16') {
-      const bits = toFloat16(w.data);
-      this.dequantized.set(w.variable, fromFloat16(bits));
+      const bits = toHalfBits(w.data);
+      this.dequantized.set(w.variable, fromHalfBits(bits));
       // Transforms move float arrays; the 16-bit patterns are small integers, exact in float32.
       const moved = apply(Float32Array.from(bits));
       const init = this.b.initializer(`${a.name}_f16`, 'float16', moved.shape, Uint16Array.from(moved.data));

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { toFloat16 } from '../float16.js';
+import { toHalfBits } from '../../quantize/half.js';
 
 /** Weight storage types tfjs's own loader dequantizes (tensorflowjs_converter's `--quantize_*`). */
 export type TfjsQuantize = 'float16' | 'uint8' | 'uint16';
@@ -35,7 +35,7 @@ export function affineParams(data: Float32Array, qmax: number): { scale: number;
  */
 export function encodeWeight(spec: tf.io.WeightsManifestEntry, values: Float32Array, quantize: TfjsQuantize): EncodedWeight {
   if (quantize === 'float16') {
-    const bits = toFloat16(values);
+    const bits = toHalfBits(values);
     return { spec: { ...spec, quantization: { dtype: 'float16' } }, bytes: new Uint8Array(bits.buffer) };
   }
   const qmax = quantize === 'uint8' ? 255 : 65535;
