@@ -54,7 +54,9 @@ export default async function run(): Promise<void> {
   const cachedEpoch = runs[0]!.result.epochSeconds.reduce((a, b) => a + b, 0) / runs[0]!.result.epochSeconds.length;
   const uncachedEpoch = uncached.epochSeconds[0]!;
 
-  const gap = (e: number) => (scratchErrors - e) / (scratchErrors - teacherErrors);
+  // Fraction of the scratch->teacher gap closed; undefined when the teacher is not better than scratch.
+  const gap = (e: number) => (scratchErrors > teacherErrors ? (scratchErrors - e) / (scratchErrors - teacherErrors) : NaN);
+  const pct = (g: number) => (Number.isNaN(g) ? 'n/a (teacher not better than scratch)' : `${(g * 100).toFixed(0)}%`);
   const main = runs.find((r) => r.temperature === 20) ?? runs[0]!;
   const best = runs.reduce((a, b) => (b.errors < a.errors ? b : a));
   const path = writeResult('distill-hinton', {
@@ -63,9 +65,9 @@ export default async function run(): Promise<void> {
     teacherErrors,
     teacherSeconds,
     scratchErrors,
-    distilled: runs.map((r) => ({ temperature: r.temperature, errors: r.errors, gapClosed: gap(r.errors), history: r.result.history })),
+    distilled: runs.map((r) => ({ temperature: r.temperature, errors: r.errors, gapClosed: Number.isNaN(gap(r.errors)) ? null : gap(r.errors), history: r.result.history })),
     scratchHistory: scratch.history,
-    gapClosedAtT20: gap(main.errors),
+    gapClosedAtT20: Number.isNaN(gap(main.errors)) ? null : gap(main.errors),
     bestTemperature: best.temperature,
     bestTemperatureNote: 'picked on the test set (optimistic); T=20 is the pre-registered figure',
     cache: { buildSeconds: runs[0]!.result.cache?.seconds, cachedEpochSeconds: cachedEpoch, uncachedEpochSeconds: uncachedEpoch, speedup: uncachedEpoch / cachedEpoch },
@@ -74,7 +76,7 @@ export default async function run(): Promise<void> {
   });
   summary(
     `B3 distill-hinton: test errors teacher ${teacherErrors} / scratch ${scratchErrors} / distilled T=${main.temperature} ${main.errors} ` +
-      `(paper ${PAPER.teacherErrors} / ${PAPER.scratchErrors} / ${PAPER.distilledErrors}); gap closed ${(gap(main.errors) * 100).toFixed(0)}% (goal >= 80%); ` +
+      `(paper ${PAPER.teacherErrors} / ${PAPER.scratchErrors} / ${PAPER.distilledErrors}); gap closed ${pct(gap(main.errors))} (goal >= 80%); ` +
       `best T=${best.temperature}: ${best.errors}; budget ${data.size} samples, teacher ${teacherEpochs} / students ${studentEpochs} epochs`,
   );
   summary(`B3 distill-hinton: teacher cache epoch ${uncachedEpoch.toFixed(1)} s uncached vs ${cachedEpoch.toFixed(1)} s cached (${(uncachedEpoch / cachedEpoch).toFixed(2)}x) -> ${path}`);

@@ -138,6 +138,9 @@ export async function train(model: tf.LayersModel, data: TensorDataset, args: Tr
         delete logs.correct;
         for (const cb of callbacks) await cb.onBatchEnd?.(ctx.step, logs, ctx);
         if (ctx.stopTraining) break;
+        // wasm ops run synchronously: yield once per batch so timers, progress output and
+        // signal handlers (Ctrl-C) get a turn during long epochs.
+        await new Promise((resolve) => setImmediate(resolve));
       }
       trainSeconds += (performance.now() - t0) / 1000;
       trainSamples += seen;

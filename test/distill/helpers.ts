@@ -71,8 +71,3 @@ export async function graphTwin(mlp: tf.LayersModel): Promise<import('@tensorflo
   );
 }
 
-/**
- * Yields to the event loop after every batch. Long training runs are otherwise one unbroken
- * stretch of synchronous tensor work, and vitest's worker RPC times out on a loaded machine.
- */
-export const yieldEachBatch = { onBatchEnd: () => new Promise<void>((r) => setImmediate(r)) };
