@@ -48,13 +48,28 @@ export function environment(): Record<string, unknown> {
  */
 export function writeResult(name: string, result: Record<string, unknown>): string {
   const path = join(root, 'bench', 'results', `${name}.json`);
-  writeJsonAtomic(path, { benchmark: name, date: new Date().toISOString(), environment: environment(), ...result });
+  const value = { benchmark: name, date: new Date().toISOString(), environment: environment(), ...result };
+  writeJsonAtomic(path, value);
+  lastResult = { path, value };
   return path;
 }
 
-/** Print one summary line (prefixed so `npm run bench | grep '^B'` collects them) and return it. */
+let lastResult: { path: string; value: Record<string, unknown> } | undefined;
+
+/**
+ * Print one summary line (prefixed so `npm run bench | grep '^B'` collects them), add it to the
+ * `summary` list of the result this benchmark wrote last (so docs/benchmarks.md can quote it),
+ * and return it.
+ */
 export function summary(line: string): string {
   console.log(line);
+  if (lastResult) {
+    const list = Array.isArray(lastResult.value.summary) ? (lastResult.value.summary as unknown[]) : [];
+    if (!list.includes(line)) {
+      lastResult.value.summary = [...list, line];
+      writeJsonAtomic(lastResult.path, lastResult.value);
+    }
+  }
   return line;
 }
 

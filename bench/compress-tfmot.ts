@@ -12,7 +12,7 @@ import { loadMnist } from '../src/data/mnist.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { PolynomialDecay, magnitudePrune, sparsityReport, strip, disposeMasks } from '../src/prune/index.js';
 import { evaluate, train } from '../src/train/index.js';
-import { envInt, writeResult } from './common.js';
+import { envInt, summary, writeResult } from './common.js';
 import { savedSize } from './prune-shared.js';
 
 const TFMOT = { baselineGzipBytes: 78269, prunedGzipBytes: 25742, ratio: 3.0 };
@@ -86,7 +86,7 @@ export default async function run(): Promise<void> {
     quantizePack,
   };
   const path = writeResult('compress-tfmot', result);
-  console.log(
+  summary(
     `B2 pruning: accuracy ${(baseAcc * 100).toFixed(2)}% -> ${(prunedAcc * 100).toFixed(2)}%, ` +
       `gzip ${baseSize.gzipBytes} B -> ${prunedSize.gzipBytes} B (${result.gzipRatio.toFixed(2)}x; TF-MOT ${TFMOT.baselineGzipBytes} -> ${TFMOT.prunedGzipBytes} B, ${TFMOT.ratio}x), ` +
       `sparsity ${(report.sparsity * 100).toFixed(1)}%`,

@@ -14,7 +14,7 @@ import { cloneModel } from '../src/model/clone.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { structuredPrune } from '../src/prune/index.js';
 import { evaluate, train } from '../src/train/index.js';
-import { envInt, writeResult } from './common.js';
+import { envInt, summary, writeResult } from './common.js';
 import { p50, savedSize } from './prune-shared.js';
 
 async function tfjsLatency(model: tf.LayersModel, batch: number, repeats: number): Promise<number> {
@@ -92,7 +92,7 @@ export default async function run(): Promise<void> {
   };
   const path = writeResult('structured-speedup', result);
   const f = (x: number) => x.toFixed(2);
-  console.log(
+  summary(
     `B7 structured: params ${pruned.paramsBefore} -> ${pruned.paramsAfter}; accuracy dense ${f(denseAcc * 100)}% (+${fineTuneEpochs} epoch(s): ${f(denseMoreAcc * 100)}%), pruned one-shot ${f(oneShotAcc * 100)}%, fine-tuned ${f(prunedAcc * 100)}%; ` +
       `${tf.getBackend()} p50 batch1 ${f(latency.dense!.batch1!)} -> ${f(latency.pruned!.batch1!)} ms (${f(result.speedup.batch1)}x), ` +
       `batch32 ${f(latency.dense!.batch32!)} -> ${f(latency.pruned!.batch32!)} ms (${f(result.speedup.batch32)}x)`,
