@@ -9,7 +9,8 @@
  * The ratio is Deep Compression's: float32 bytes of all weights / container bytes.
  *
  * Quick run: B1_QUICK=1 npx tsx bench/compress-lenet300.ts. Every knob has an env override
- * (B1_TRAIN, B1_TEST, B1_EPOCHS, B1_PRUNE_EPOCHS, B1_RAMP_EPOCHS, B1_BITS, B1_FT_STEPS, B1_S1/S2/S3 in %).
+ * (B1_TRAIN, B1_TEST, B1_EPOCHS, B1_PRUNE_EPOCHS, B1_RAMP_EPOCHS, B1_PRUNE_DECAY in %, B1_BITS, B1_FT_STEPS,
+ * B1_S1/S2/S3 in %, B1_ALL_WEIGHTS, B1_NAME = results file name).
  */
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/backend/select.js';
@@ -42,10 +43,12 @@ export default async function run(): Promise<void> {
     // Retraining needs a full learning rate: 5e-4 decaying 0.85/epoch left the 96%-sparse net
     // underfitted (train accuracy 98.3%, test error +0.43 pp over the baseline).
     pruneLearningRate: 1e-3,
-    pruneLrDecay: 0.8,
+    pruneLrDecay: envInt('B1_PRUNE_DECAY', 80) / 100,
     // Per-layer final sparsity (%): dense_1 (784x300) is the most redundant, the logits the least.
     sparsity: { dense_1: envInt('B1_S1', 96) / 100, dense_2: envInt('B1_S2', 92) / 100, logits: envInt('B1_S3', 75) / 100 },
     bits: envInt('B1_BITS', 5),
+    // B1_ALL_WEIGHTS=1 shares biases too (Deep Compression quantizes every weight), not only kernels.
+    kernelsOnly: process.env.B1_ALL_WEIGHTS !== '1',
     fineTuneSteps: envInt('B1_FT_STEPS', quick ? 50 : 1000),
     fineTuneLearningRate: 1e-3,
     seed: 0,
@@ -105,6 +108,7 @@ export default async function run(): Promise<void> {
     quantize: {
       mode: 'codebook',
       bits: cfg.bits,
+      kernelsOnly: cfg.kernelsOnly,
       fineTune: { data: trainSet, steps: cfg.fineTuneSteps, batchSize: cfg.batchSize, learningRate: cfg.fineTuneLearningRate, seed: cfg.seed + 2 },
     },
     baseline,
@@ -120,7 +124,7 @@ export default async function run(): Promise<void> {
       `error ${errPct(baseAcc)} -> ${errPct(q.accuracy)} (${errorIncreasePp >= 0 ? '+' : ''}${errorIncreasePp.toFixed(2)} pp, goal <= +${GOAL.maxErrorIncreasePp}); ` +
       `${(totalSeconds / 60).toFixed(1)} min`,
   );
-  const path = writeResult('compress-lenet300', {
+  const path = writeResult(process.env.B1_NAME ?? 'compress-lenet300', {
     quick,
     config: cfg,
     baseline: { accuracy: baseAcc, error: 1 - baseAcc, denseWeightBytes: denseBytes, params: baseline.countParams(), trainSeconds: baselineSeconds, history: baseTrain.history },
