@@ -21,9 +21,8 @@ import { buildZooModel } from '../src/model/zoo.js';
 import { PolynomialDecay, disposeMasks, magnitudePrune, sparsityReport, strip } from '../src/prune/index.js';
 import { artifactSize, modelArtifacts } from '../src/serialize/index.js';
 import { evaluate, train } from '../src/train/index.js';
-import { summary, writeResult } from './common.js';
+import { envInt, summary, writeResult } from './common.js';
 import { quantizePack, type QuantizePackResult } from './compress-shared.js';
-import { envInt } from './prune-shared.js';
 
 const TFMOT = { baselineGzipBytes: 78269, prunedGzipBytes: 25742, prunedRatio: 3.0, quantizedBytes: 8219, quantizedRatio: 9.5, accuracyBefore: 0.979, accuracyAfter: 0.974 };
 const GOAL = { gzipRatio: 20, maxAccuracyDropPp: 0.5 };

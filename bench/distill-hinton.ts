@@ -14,8 +14,7 @@ import { distill, type DistillResult } from '../src/distill/index.js';
 import { cloneModel } from '../src/model/clone.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { evaluate, train } from '../src/train/index.js';
-import { summary, writeResult } from './common.js';
-import { envInt } from './distill-shared.js';
+import { envInt, summary, writeResult } from './common.js';
 
 const PAPER = { teacherErrors: 67, scratchErrors: 146, distilledErrors: 74, temperature: 20 };
 

@@ -14,8 +14,7 @@ import { loadMnist } from '../src/data/mnist.js';
 import { compareScratch } from '../src/distill/index.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { evaluate, train } from '../src/train/index.js';
-import { summary, writeResult } from './common.js';
-import { envInt } from './distill-shared.js';
+import { envInt, summary, writeResult } from './common.js';
 
 const KERAS = { teacher: 97.6, scratch: 97.6, distilled: 98.1 };
 

@@ -6,8 +6,6 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { saveLayersModel } from '../src/model/io.js';
 
-export { envInt } from './common.js';
-
 /** Save a model as tfjs files and measure model.json + weights.bin, raw and gzipped (pako level 9). */
 export async function savedSize(model: tf.LayersModel): Promise<{ bytes: number; gzipBytes: number; weightsGzipBytes: number }> {
   const dir = mkdtempSync(join(os.tmpdir(), 'prune-bench-'));
