@@ -52,10 +52,10 @@ async function onnxLatency(model: tf.LayersModel, repeats: number): Promise<Reco
 
 export default async function run(): Promise<void> {
   await setBackend((process.env.BENCH_BACKEND as 'wasm' | 'cpu' | undefined) ?? 'auto');
-  const trainLimit = envInt('STRUCT_TRAIN', 6000);
-  const testLimit = envInt('STRUCT_TEST', 2000);
-  const epochs = envInt('STRUCT_EPOCHS', 1);
-  const fineTuneEpochs = envInt('STRUCT_FINETUNE_EPOCHS', 1);
+  const trainLimit = envInt('STRUCT_TRAIN', 20000);
+  const testLimit = envInt('STRUCT_TEST', 10000);
+  const epochs = envInt('STRUCT_EPOCHS', 2);
+  const fineTuneEpochs = envInt('STRUCT_FINETUNE_EPOCHS', 2);
   const repeats = envInt('STRUCT_REPEATS', 50);
   const data = loadMnist({ split: 'train', limit: trainLimit });
   const test = loadMnist({ split: 'test', limit: testLimit });
