@@ -1,6 +1,6 @@
 /** Helpers shared by the pruning benchmarks: saved artifact sizes and median latency. */
 import * as tf from '@tensorflow/tfjs';
-import { gzip } from 'pako';
+import { gzipSize } from '../src/util/gzip.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ export async function savedSize(model: tf.LayersModel): Promise<{ bytes: number;
   try {
     await saveLayersModel(model, dir);
     const files = ['model.json', 'weights.bin'].map((f) => new Uint8Array(readFileSync(join(dir, f))));
-    const gz = files.map((b) => gzip(b, { level: 9 }).byteLength);
+    const gz = files.map((b) => gzipSize(b));
     return { bytes: files[0]!.byteLength + files[1]!.byteLength, gzipBytes: gz[0]! + gz[1]!, weightsGzipBytes: gz[1]! };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { gzip } from 'pako';
+import { gzipSize } from '../util/gzip.js';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -22,11 +22,6 @@ export interface SizeReport {
   totalBytes: number;
   /** Sum of per-file `gzipBytes`: what a server sending each file gzipped would transfer. */
   totalGzipBytes: number;
-}
-
-/** gzip'd size of a buffer at level 9 (pako), the figure a CDN with gzip would serve. */
-export function gzipSize(data: Uint8Array): number {
-  return gzip(data, { level: 9 }).byteLength;
 }
 
 /**

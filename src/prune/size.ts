@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { gzip } from 'pako';
+import { gzipSize } from '../util/gzip.js';
 
 /** Bytes of a model's tfjs artifacts (model.json + weights.bin) as saved, raw and gzipped. */
 export interface ArtifactBytes {
@@ -33,11 +33,11 @@ export async function artifactBytes(model: tf.LayersModel): Promise<ArtifactByte
   const json = new TextEncoder().encode(
     JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }),
   );
-  const gzipWeightBytes = gzip(weights, { level: 9 }).byteLength;
+  const gzipWeightBytes = gzipSize(weights);
   return {
     bytes: json.byteLength + weights.byteLength,
     weightBytes: weights.byteLength,
-    gzipBytes: gzip(json, { level: 9 }).byteLength + gzipWeightBytes,
+    gzipBytes: gzipSize(json) + gzipWeightBytes,
     gzipWeightBytes,
   };
 }

@@ -10,7 +10,6 @@ export { float32ToHalfBits, halfBitsToFloat32, toHalfBits, fromHalfBits, exactHa
 export { quantizeAffine, type AffineArgs } from './affine.js';
 export { quantizeCodebook, kmeans1d, assignToCentroids, type CodebookArgs } from './codebook.js';
 export { fineTuneCentroids, type FineTuneArgs, type FineTuneReport, type SharedWeight } from './finetune.js';
-export { evaluateAccuracy, type AccuracyArgs } from './evaluate.js';
 export { registerQuantizer, getQuantizer, quantizerNames, type WeightQuantizer, type QuantizerArgs } from './quantizers.js';
 export { quantizeModel, type QuantizeArgs, type QuantizeResult, type QuantizedWeightInfo } from './model.js';
 export { quantizedWeightsToJson, quantizedWeightsFromJson, type QuantizedWeightsJson } from './record-json.js';

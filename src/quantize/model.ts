@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TensorDataset } from '../data/dataset.js';
 import { cloneModel } from '../model/clone.js';
 import { dequantize } from './dequantize.js';
-import { evaluateAccuracy } from './evaluate.js';
+import { evaluate } from '../train/evaluate.js';
 import { fineTuneCentroids, type FineTuneArgs, type FineTuneReport, type SharedWeight } from './finetune.js';
 import { getQuantizer } from './quantizers.js';
 import type { QuantizedWeights } from './types.js';
@@ -89,7 +89,7 @@ export async function quantizeModel(model: tf.LayersModel, args: QuantizeArgs): 
   if (unknown.length) {
     throw new Error(`quantize: skipLayers names unknown layer(s) ${unknown.join(', ')}; model layers are ${[...layerNames].join(', ')}`);
   }
-  const accuracyBefore = args.validation ? evaluateAccuracy(model, args.validation) : undefined;
+  const accuracyBefore = args.validation ? (await evaluate(model, args.validation)).accuracy : undefined;
   const clone = await cloneModel(model);
   try {
     const quantized: QuantizedWeights = {};
@@ -126,7 +126,7 @@ export async function quantizeModel(model: tf.LayersModel, args: QuantizeArgs): 
       info.maxAbsError = err;
       info.zerosAfter = zeroFraction(deq);
     }
-    const accuracyAfter = args.validation ? evaluateAccuracy(clone, args.validation) : undefined;
+    const accuracyAfter = args.validation ? (await evaluate(clone, args.validation)).accuracy : undefined;
     if (args.maxAccuracyDrop !== undefined) {
       const drop = (accuracyBefore! - accuracyAfter!) * 100;
       if (drop > args.maxAccuracyDrop) {

@@ -1,5 +1,5 @@
+import { gzipSize } from '../util/gzip.js';
 import * as tf from '@tensorflow/tfjs';
-import { gzip } from 'pako';
 import { readContainer, type UnpackArgs } from './decoder.js';
 import { modelArtifacts, packArtifacts, type PackArgs } from './encoder.js';
 import { HEADER_BYTES, type TensorEntry } from './format.js';
@@ -40,11 +40,6 @@ export interface ArtifactSize {
   totalBytes: number;
   /** gzip -9 of model.json plus gzip -9 of weights.bin. */
   gzipBytes: number;
-}
-
-/** Length of `bytes` after gzip at level 9. */
-export function gzipSize(bytes: Uint8Array, level = 9): number {
-  return gzip(bytes, { level: level as 9 }).length;
 }
 
 /** One-line description of a tensor entry's encoding. */

@@ -5,7 +5,8 @@ import { loadMnist } from '../../src/data/mnist.js';
 import type { TensorDataset } from '../../src/data/dataset.js';
 import { cloneModel } from '../../src/model/clone.js';
 import { buildZooModel } from '../../src/model/zoo.js';
-import { dequantize, evaluateAccuracy, quantizeModel, quantizerNames } from '../../src/quantize/index.js';
+import { dequantize, quantizeModel, quantizerNames } from '../../src/quantize/index.js';
+import { evaluate } from '../../src/train/evaluate.js';
 
 function tinyModel(seed: number): tf.LayersModel {
   const input = tf.input({ shape: [28, 28, 1] });
@@ -82,7 +83,7 @@ describe('quantizeModel', () => {
   });
 
   it('reports accuracy; maxAccuracyDrop throws, returns nothing and leaks no tensors', async () => {
-    const acc = evaluateAccuracy(trained, test);
+    const acc = (await evaluate(trained, test)).accuracy!;
     expect(acc).toBeGreaterThan(0.8); // the tiny net really learned MNIST
     const ok = await quantizeModel(trained, { mode: 'float16', validation: test, maxAccuracyDrop: 0.5 });
     expect(ok.accuracyBefore).toBe(acc);

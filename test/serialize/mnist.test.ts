@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/select.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { buildZooModel } from '../../src/model/zoo.js';
-import { evaluateAccuracy, quantizeModel } from '../../src/quantize/index.js';
+import { quantizeModel } from '../../src/quantize/index.js';
+import { evaluate } from '../../src/train/evaluate.js';
 import { measureCompression, unpackModel } from '../../src/serialize/index.js';
 
 /** Zero the `fraction` smallest-magnitude weights of every kernel; returns the 0/1 masks. */
@@ -45,14 +46,14 @@ describe('real MNIST: LeNet-300-100, 90% zeros, 5-bit codebook, packed', () => {
     }
     tf.dispose(masks);
     opt.dispose();
-    const prunedAcc = evaluateAccuracy(model, test);
+    const prunedAcc = (await evaluate(model, test)).accuracy!;
     expect(prunedAcc).toBeGreaterThan(0.85);
 
     const r = await quantizeModel(model, { mode: 'codebook', bits: 5, validation: test, fineTune: { data: train, steps: 100 }, maxAccuracyDrop: 1.5 });
     const report = await measureCompression(r.model, { quantized: r.quantized }, model);
     const { bytes, container: stats, baseline: fp32 } = report;
     const back = await unpackModel(bytes);
-    const unpackedAcc = evaluateAccuracy(back, test);
+    const unpackedAcc = (await evaluate(back, test)).accuracy!;
 
     // 266,610 float32 weights = 1,066,440 bytes dense.
     expect(stats.denseWeightBytes).toBe(266610 * 4);

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { gzip } from 'pako';
+import { gzipSize } from '../../util/gzip.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { convertToOnnx, type ConvertArgs } from './convert.js';
 import { verifyOnnx, type VerifyArgs, type VerifyReport } from './verify.js';
@@ -44,7 +44,7 @@ export async function exportOnnx(model: tf.LayersModel, args: ExportOnnxArgs = {
     nchw: args.nchw ?? false,
     weights: args.weights ?? 'float32',
     bytes: conv.bytes.length,
-    gzipBytes: gzip(conv.bytes, { level: 9 }).length,
+    gzipBytes: gzipSize(conv.bytes),
     initializerBytes: conv.initializerBytes,
     nodes: Object.values(conv.opCounts).reduce((a, b) => a + b, 0),
     opCounts: conv.opCounts,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { gzip } from 'pako';
+import { gzipSize } from '../../util/gzip.js';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { encodeWeight, type TfjsQuantize } from './quantize.js';
@@ -119,7 +119,7 @@ export async function exportTfjs(model: tf.LayersModel, dir: string, args: Expor
     modelJsonBytes: jsonBytes.length,
     weightBytes,
     totalBytes: weightBytes + jsonBytes.length,
-    gzipBytes: [jsonBytes, ...shards.map((s) => s.bytes)].reduce((s, b) => s + gzip(b, { level: 9 }).length, 0),
+    gzipBytes: [jsonBytes, ...shards.map((s) => s.bytes)].reduce((s, b) => s + gzipSize(b), 0),
     weights,
     quantizedWeights,
   };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import * as ort from 'onnxruntime-node';
-import { gzip } from 'pako';
+import { gzipSize } from '../../../util/gzip.js';
 import { GraphBuilder, dtypeCode, ints, valueInfo } from '../builder.js';
 import { irVersionFor } from '../convert.js';
 import { modelProtoType } from '../schema.js';
@@ -198,7 +198,7 @@ export async function exportGraphOnnx(model: GraphModel, args: ExportGraphOnnxAr
   const report: GraphOnnxReport = {
     opset: args.opset ?? 13,
     bytes: conv.bytes.length,
-    gzipBytes: gzip(conv.bytes, { level: 9 }).length,
+    gzipBytes: gzipSize(conv.bytes),
     nodes: Object.values(conv.opCounts).reduce((a, c) => a + c, 0),
     opCounts: conv.opCounts,
     inputNames: conv.inputNames,
