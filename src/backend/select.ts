@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
-import { registerWasmTrainingKernels } from './wasm/index.js';
+import os from 'node:os';
+import { initWasmThreads, registerWasmTrainingKernels } from './wasm/index.js';
 
 /** Backend names accepted by {@link setBackend} and the CLI's `--backend` flag. */
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -11,6 +12,29 @@ export interface BackendInfo {
   name: string;
   /** Human-readable reason, e.g. "auto: @tensorflow/tfjs-node not installed, using wasm". */
   reason: string;
+  /** XNNPACK threads of the wasm backend (1 = single-threaded build); absent for other backends. */
+  threads?: number;
+}
+
+/** Options of {@link setBackend}. */
+export interface BackendOptions {
+  /**
+   * Threads for the wasm backend's XNNPACK pool (1..8). Default: the `TFJS_COMPRESS_THREADS`
+   * environment variable, else the number of CPUs (at most 8). Only takes effect when wasm is
+   * first initialised in this process; 1 selects the single-threaded build.
+   */
+  threads?: number;
+}
+
+/** Thread count asked for: explicit option, then TFJS_COMPRESS_THREADS, then the CPU count. */
+export function requestedThreads(options: BackendOptions = {}): number {
+  const env = process.env.TFJS_COMPRESS_THREADS;
+  const n = options.threads ?? (env !== undefined && env !== '' ? Number(env) : Math.min(8, os.availableParallelism?.() ?? os.cpus().length));
+  if (!Number.isInteger(n) || n < 1 || n > 8) {
+    const from = options.threads !== undefined ? 'threads' : 'TFJS_COMPRESS_THREADS';
+    throw new Error(`${from} must be an integer in 1..8, got ${String(options.threads ?? env)}`);
+  }
+  return n;
 }
 
 const requireFromHere = createRequire(import.meta.url);
@@ -36,10 +60,26 @@ async function tryNode(pkg: string): Promise<boolean> {
   }
 }
 
-async function activate(name: string): Promise<boolean> {
-  if (name === 'wasm') {
-    await import('@tensorflow/tfjs-backend-wasm');
+let wasmNote = '';
+
+/**
+ * First wasm initialisation of the process: the threaded build when more than one thread is
+ * asked for (falls back to the single-threaded build, saying why, if that fails).
+ */
+async function initWasm(threads: number): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (tf.engine().registry['wasm'] !== undefined || threads === 1) return;
+  try {
+    await initWasmThreads({ threads });
+  } catch (e) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    wasm.setThreadsCount(1);
+    wasmNote = `; threaded wasm failed (${(e as Error).message}), single-threaded`;
   }
+}
+
+async function activate(name: string, options: BackendOptions = {}): Promise<boolean> {
+  if (name === 'wasm') await initWasm(requestedThreads(options));
   const ok = await tf.setBackend(name);
   if (!ok) return false;
   await tf.ready();
@@ -57,7 +97,18 @@ let current: BackendInfo | undefined;
  * const info = await setBackend('auto');
  * console.log(`using ${info.name}: ${info.reason}`);
  */
-export async function setBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+export async function setBackend(choice: BackendChoice = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
+  const info = await choose(choice, options);
+  if (info.name === 'wasm') {
+    const wasmThreads = (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
+    info.threads = wasmThreads;
+    info.reason += `; ${wasmThreads} XNNPACK thread${wasmThreads === 1 ? '' : 's'}${wasmNote}`;
+  }
+  current = info;
+  return info;
+}
+
+async function choose(choice: BackendChoice, options: BackendOptions): Promise<BackendInfo> {
   if (choice === 'tensorflow') {
     if (!((await tryNode('@tensorflow/tfjs-node-gpu')) || (await tryNode('@tensorflow/tfjs-node')))) {
       throw new Error(
@@ -65,30 +116,25 @@ export async function setBackend(choice: BackendChoice = 'auto'): Promise<Backen
       );
     }
     await activate('tensorflow');
-    current = { name: 'tensorflow', reason: 'requested' };
-    return current;
+    return { name: 'tensorflow', reason: 'requested' };
   }
   if (choice === 'wasm' || choice === 'cpu') {
-    if (!(await activate(choice))) throw new Error(`backend '${choice}' failed to initialise`);
-    current = { name: choice, reason: 'requested' };
-    return current;
+    if (!(await activate(choice, options))) throw new Error(`backend '${choice}' failed to initialise`);
+    return { name: choice, reason: 'requested' };
   }
   if (choice !== 'auto') {
     throw new Error(`unknown backend '${String(choice)}': expected one of auto, tensorflow, wasm, cpu`);
   }
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     if ((await tryNode(pkg)) && (await activate('tensorflow'))) {
-      current = { name: 'tensorflow', reason: `auto: found ${pkg}` };
-      return current;
+      return { name: 'tensorflow', reason: `auto: found ${pkg}` };
     }
   }
-  if (await activate('wasm')) {
-    current = { name: 'wasm', reason: 'auto: @tensorflow/tfjs-node not installed, using wasm' };
-    return current;
+  if (await activate('wasm', options)) {
+    return { name: 'wasm', reason: 'auto: @tensorflow/tfjs-node not installed, using wasm' };
   }
   await activate('cpu');
-  current = { name: 'cpu', reason: 'auto: wasm failed to initialise, using the pure-JS cpu backend' };
-  return current;
+  return { name: 'cpu', reason: 'auto: wasm failed to initialise, using the pure-JS cpu backend' };
 }
 
 /** The backend chosen by the last {@link setBackend} call, if any. */

@@ -109,6 +109,26 @@ export class ReduceLROnPlateau implements TrainCallback {
   }
 }
 
+/**
+ * Keras' LearningRateScheduler: before each epoch sets the learning rate to
+ * `schedule(epoch, currentLr)` (epoch 0-based, so a resumed run gets the same rate it would
+ * have had). Use {@link exponentialDecay} for the common case.
+ * @example new LearningRateScheduler((epoch) => 1e-3 * 0.7 ** epoch)
+ */
+export class LearningRateScheduler implements TrainCallback {
+  constructor(private readonly schedule: (epoch: number, lr: number) => number) {}
+  onEpochBegin(epoch: number, ctx: TrainContext): void {
+    const lr = this.schedule(epoch, getLearningRate(ctx.optimizer));
+    if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`LearningRateScheduler: schedule(${epoch}) returned ${lr}, expected a positive number`);
+    setLearningRate(ctx.optimizer, lr);
+  }
+}
+
+/** Per-epoch exponential decay `initial * rate^epoch`, for {@link LearningRateScheduler}. */
+export function exponentialDecay(initial: number, rate: number): (epoch: number) => number {
+  return (epoch) => initial * rate ** epoch;
+}
+
 /** Calls `fn` after every epoch: the simplest way to observe training from the API. */
 export class LambdaCallback implements TrainCallback {
   constructor(private readonly fn: (epoch: number, logs: Logs) => void) {}

@@ -1,7 +1,7 @@
 export { train, crossEntropyLoss } from './loop.js';
 export { evaluate } from './evaluate.js';
 export type { EvaluateArgs } from './evaluate.js';
-export { EarlyStopping, ReduceLROnPlateau, LambdaCallback } from './callbacks.js';
+export { EarlyStopping, ReduceLROnPlateau, LearningRateScheduler, exponentialDecay, LambdaCallback } from './callbacks.js';
 export type { MonitorArgs } from './callbacks.js';
 export { ProgressBar } from './progress.js';
 export { saveCheckpoint, loadCheckpoint, fingerprintOf } from './checkpoint.js';

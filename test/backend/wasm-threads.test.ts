@@ -5,10 +5,11 @@ import { initWasmThreads } from '../../src/backend/wasm/index.js';
 import { maxRelDiff, onBothBackends, rand } from './helpers.js';
 
 // Own test file: the threaded module must be the first wasm backend this process initialises.
-describe('threaded wasm backend in Node (opt-in)', () => {
+describe('threaded wasm backend in Node', () => {
   it('initialises XNNPACK with 2 threads and our gradient kernels still match the cpu backend', async () => {
     expect(await initWasmThreads({ threads: 2 })).toBe(2);
-    await setBackend('wasm');
+    // setBackend keeps the threaded module initialised above and reports its thread count.
+    expect((await setBackend('wasm', { threads: 1 })).threads).toBe(2);
     const res = await onBothBackends(() => {
       const x = rand([4, 12, 12, 8], 1);
       const w = rand([3, 3, 8, 16], 2);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadMnist } from '../../src/data/mnist.js';
 import { TensorDataset, oneHot } from '../../src/data/dataset.js';
 import { buildZooModel } from '../../src/model/zoo.js';
-import { train, evaluate, EarlyStopping, ReduceLROnPlateau, softmaxCrossEntropy, countTopK } from '../../src/train/index.js';
+import { train, evaluate, EarlyStopping, ReduceLROnPlateau, LearningRateScheduler, exponentialDecay, softmaxCrossEntropy, countTopK } from '../../src/train/index.js';
 import type { TrainCallback } from '../../src/train/index.js';
 import { useBackend } from '../helpers/backend.js';
 
@@ -114,6 +114,13 @@ describe('training loop', () => {
     expect(r.stopReason).toMatch(/early stopping/);
     expect(r.history[1]!.lr).toBeCloseTo(1e-3, 8); // logged before the callback halves it
     expect(Array.from(model.weights[0]!.read().dataSync().slice(0, 20))).toEqual(firstEpochWeights);
+  });
+
+  it('sets the learning rate per epoch from a schedule (logged lr = schedule(epoch)) and rejects bad rates', async () => {
+    const model = tinyMlp(9);
+    const r = await train(model, trainSet.take(128), { epochs: 3, batchSize: 64, callbacks: [new LearningRateScheduler(exponentialDecay(0.01, 0.5))] });
+    expect(r.history.map((h) => h.lr)).toEqual([0.01, 0.005, 0.0025].map((v) => expect.closeTo(v, 8)));
+    await expect(train(tinyMlp(9), trainSet.take(64), { epochs: 1, callbacks: [new LearningRateScheduler(() => -1)] })).rejects.toThrow(/schedule\(0\) returned -1, expected a positive number/);
   });
 
   it('refuses a dataset whose shape does not fit the model, naming both shapes', async () => {
