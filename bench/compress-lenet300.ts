@@ -18,9 +18,9 @@ import { loadMnist } from '../src/data/mnist.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { PolynomialDecay, disposeMasks, magnitudePrune, sparsityReport, strip } from '../src/prune/index.js';
 import { containerStats, packModel } from '../src/serialize/index.js';
-import { evaluate, train } from '../src/train/index.js';
+import { evaluate, exponentialDecay, LearningRateScheduler, train } from '../src/train/index.js';
 import { envInt, summary, writeResult } from './common.js';
-import { EpochDecay, errPct, quantizePack } from './compress-shared.js';
+import { errPct, quantizePack } from './compress-shared.js';
 
 /** Deep Compression, Table 1 (LeNet-300-100). */
 const PAPER = { baselineKB: 1070, compressedKB: 27, ratio: 40, errorBefore: 1.64, errorAfter: 1.58 };
@@ -65,7 +65,7 @@ export default async function run(): Promise<void> {
     batchSize: cfg.batchSize,
     learningRate: cfg.learningRate,
     seed: cfg.seed,
-    callbacks: [new EpochDecay(cfg.learningRate, cfg.lrDecay)],
+    callbacks: [new LearningRateScheduler(exponentialDecay(cfg.learningRate, cfg.lrDecay))],
     progress: true,
     label: 'baseline',
   });
@@ -84,7 +84,7 @@ export default async function run(): Promise<void> {
     batchSize: cfg.batchSize,
     learningRate: cfg.pruneLearningRate,
     seed: cfg.seed + 1,
-    callbacks: [new EpochDecay(cfg.pruneLearningRate, cfg.pruneLrDecay)],
+    callbacks: [new LearningRateScheduler(exponentialDecay(cfg.pruneLearningRate, cfg.pruneLrDecay))],
     progress: true,
     label: 'prune',
     configList: Object.entries(cfg.sparsity).map(([name, sparsity]) => ({ opNames: [name], sparsity })),

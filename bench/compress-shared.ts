@@ -1,28 +1,12 @@
 /**
- * Helpers shared by the compression benchmarks B1 (compress-lenet300) and B2 (compress-tfmot-full):
- * a per-epoch exponential learning-rate decay, and the quantize -> pack -> unpack -> evaluate step
- * that turns a pruned model into a `.tfjsc` container and measures it against the fp32 baseline.
+ * Helpers shared by the compression benchmarks B1 (compress-lenet300) and B2 (compress-tfmot):
+ * the quantize -> pack -> unpack -> evaluate step that turns a pruned model into a `.tfjsc` container and measures it against the fp32 baseline.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TensorDataset } from '../src/data/dataset.js';
 import { quantizeModel, type QuantizeArgs } from '../src/quantize/index.js';
 import { containerStats, measureCompression, unpackModel } from '../src/serialize/index.js';
 import { evaluate } from '../src/train/index.js';
-import { setLearningRate } from '../src/train/optimizers.js';
-import type { TrainCallback, TrainContext } from '../src/train/types.js';
-
-/** Learning rate `initial * factor^epoch`, set at the start of each epoch (Keras ExponentialDecay per epoch). */
-export class EpochDecay implements TrainCallback {
-  constructor(
-    private readonly initial: number,
-    private readonly factor: number,
-  ) {
-    if (!(initial > 0) || !(factor > 0 && factor <= 1)) throw new Error(`EpochDecay: need initial > 0 and 0 < factor <= 1, got ${initial}, ${factor}`);
-  }
-  onEpochBegin(epoch: number, ctx: TrainContext): void {
-    setLearningRate(ctx.optimizer, this.initial * this.factor ** epoch);
-  }
-}
 
 /** Options of {@link quantizePack}. */
 export interface QuantizePackArgs {
