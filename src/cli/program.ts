@@ -16,12 +16,12 @@ export function buildProgram(): Command {
   const program = new Command('tfjs-compress')
     .description('Compress TensorFlow.js models: distil, prune, quantize, pack, export (ONNX, tfjs) and benchmark.')
     .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm, cpu', 'auto')
-    .option('--threads <n>', 'threads for the wasm backend (1..8; default TFJS_COMPRESS_THREADS or the CPU count)')
+    .option('--wasm-threads <n>', 'XNNPACK threads of the wasm backend (1..8; default TFJS_COMPRESS_THREADS or the CPU count)')
     .option('--quiet', 'do not print the chosen backend')
     .showHelpAfterError();
   program.hook('preAction', async (root) => {
-    const o = root.opts<{ backend: BackendChoice; threads?: string; quiet?: boolean }>();
-    const threads = o.threads === undefined ? undefined : Number(o.threads);
+    const o = root.opts<{ backend: BackendChoice; wasmThreads?: string; quiet?: boolean }>();
+    const threads = o.wasmThreads === undefined ? undefined : Number(o.wasmThreads);
     const info = await setBackend(o.backend, { threads });
     if (!o.quiet) console.error(`backend: ${info.name} (${info.reason})`);
   });
