@@ -130,7 +130,14 @@ describe('wasm training kernels vs cpu backend', () => {
     step();
     const tensors = tf.memory().numTensors;
     const buffers = tf.engine().backend.numDataIds();
-    for (let i = 0; i < 5; i++) step();
+    const saved = { ...chunking };
+    try {
+      for (let i = 0; i < 5; i++) step();
+      Object.assign(chunking, { targetK: 1, maxCols: 1 }); // many chunks: every chunk's buffers freed
+      for (let i = 0; i < 2; i++) step();
+    } finally {
+      Object.assign(chunking, saved);
+    }
     expect(tf.memory().numTensors).toBe(tensors);
     expect(tf.engine().backend.numDataIds()).toBe(buffers);
     tf.dispose([x, w, dw]);
