@@ -21,4 +21,6 @@ export type { FashionMnistArgs, FashionMnistFolderArgs, FashionMnistFolderResult
 export { loadMnistSegmentation, MNIST_SEGMENTATION_CLASSES } from './segmentation.js';
 export type { MnistSegmentationArgs } from './segmentation.js';
 export { channelStats, standardize, rescale } from './transform.js';
+export { randomShift } from './augment.js';
+export type { Augment, RandomShiftArgs } from './augment.js';
 export type { ChannelStats } from './transform.js';

@@ -154,6 +154,9 @@ export async function distill(args: DistillArgs): Promise<DistillResult> {
   }
   const extraVariables = projections.flatMap((q) => q.variables);
   try {
+    if (args.cacheTeacher && args.augment && needsTeacher) {
+      throw new Error('distill: cacheTeacher cannot be used with augment: cached teacher outputs are for the un-augmented inputs; drop one of them');
+    }
     if (args.cacheTeacher) {
       const dir = typeof args.cacheTeacher === 'string' ? args.cacheTeacher : '.cache';
       const opts = { dir, features: p.pairs.map((q) => q.teacher), batchSize, teacherHash };
@@ -189,6 +192,7 @@ export async function distill(args: DistillArgs): Promise<DistillResult> {
       progress: args.progress,
       label: args.label ?? 'distill',
       checkpointDir: args.checkpointDir,
+      augment: args.augment,
     });
 
     const after = teacher.hash();

@@ -1,3 +1,4 @@
+import type { Augment } from '../data/augment.js';
 import type * as tf from '@tensorflow/tfjs';
 import type { TensorDataset } from '../data/dataset.js';
 import type { Logs, TrainCallback, TrainResult } from '../train/types.js';
@@ -49,6 +50,11 @@ export interface DistillArgs {
    * string names the folder.
    */
   cacheTeacher?: boolean | string;
+  /**
+   * Training-time input augmentation (see `train`); student and teacher both see the augmented
+   * batch. Not combinable with `cacheTeacher`.
+   */
+  augment?: Augment;
   /** Show a progress bar per epoch. */
   progress?: boolean;
   /** Label in front of the progress bar (default `distill`). */

@@ -98,8 +98,10 @@ export async function train(model: tf.LayersModel, data: TensorDataset, args: Tr
       const sums: Record<string, number> = {};
       let seen = 0;
       const t0 = performance.now();
-      for (const batch of data.batches({ batchSize, shuffle: args.shuffle ?? true, seed: args.seed ?? 0, epoch })) {
+      for (const plain of data.batches({ batchSize, shuffle: args.shuffle ?? true, seed: args.seed ?? 0, epoch })) {
         for (const cb of callbacks) await cb.onBatchBegin?.(ctx.step, ctx);
+        const batch = args.augment ? { ...plain, xs: args.augment(plain.xs, ctx.step) } : plain;
+        if (batch !== plain) plain.xs.dispose();
         const parts: Record<string, tf.Scalar> = {};
         const loss = optimizer.minimize(
           () => {

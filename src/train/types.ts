@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { Augment } from '../data/augment.js';
 import type { Batch, TensorDataset } from '../data/dataset.js';
 
 /** Numbers logged after a batch or an epoch, e.g. `{loss, accuracy, val_loss, val_accuracy}`. */
@@ -79,6 +80,8 @@ export interface TrainArgs {
   checkpointDir?: string;
   /** Track the top-k accuracy too (e.g. 5 logs `top5`). */
   topK?: number;
+  /** Training-time input augmentation (e.g. {@link randomShift}); validation data is not augmented. */
+  augment?: Augment;
 }
 
 /** What {@link train} returns. */

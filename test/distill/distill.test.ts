@@ -167,6 +167,7 @@ describe('distill', () => {
     );
     await expect(distill({ ...base, features: [{ teacher: 'hidden', student: 'dense_9' }] })).rejects.toThrow(/student model 'tiny' has no layer 'dense_9'/);
     await expect(distill({ ...base, student: teacher })).rejects.toThrow(/same model object/);
+    await expect(distill({ ...base, cacheTeacher: true, augment: (xs) => xs.clone() })).rejects.toThrow(/cacheTeacher cannot be used with augment/);
   });
 
   it('stops on a NaN loss, keeping the last good epoch in weights and checkpoint', async () => {
