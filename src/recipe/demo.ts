@@ -7,7 +7,7 @@ import { parseRecipe } from './parse.js';
  */
 export const DEMO_SETTINGS = {
   trainLimit: 20000,
-  testLimit: 2000,
+  testLimit: 10000,
   teacherEpochs: 5,
   studentEpochs: 5,
   pruneEpochs: 3,
