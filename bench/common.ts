@@ -36,6 +36,7 @@ export function environment(): Record<string, unknown> {
     // Timings are only comparable as ratios within a run; the load says how busy the machine was.
     loadAverage1m: os.loadavg()[0],
     backend: currentBackend()?.name ?? tf.getBackend() ?? 'none',
+    wasmThreads: currentBackend()?.threads,
     packages: Object.fromEntries(TRACKED_PACKAGES.map((p) => [p, packageVersion(p)])),
   };
 }
