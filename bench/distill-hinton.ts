@@ -8,7 +8,8 @@
  * As in the paper the teacher's inputs are jittered (random shifts of up to 2 pixels, fresh every
  * step) and the students train on the plain images (so teacher outputs can be cached).
  * Budget (env vars, for quick runs): DISTILL_TEACHER_EPOCHS (default 20), DISTILL_STUDENT_EPOCHS
- * (default 12), DISTILL_TRAIN_LIMIT (default 60000), DISTILL_TEMPS (default "20,8").
+ * (default 12), DISTILL_TRAIN_LIMIT (default 60000), DISTILL_TEMPS (default "20,8"). The teacher
+ * checkpoints every epoch into DISTILL_CHECKPOINT_DIR (default out/bench/distill-hinton/teacher).
  * The paper trained for far longer.
  */
 import { pathToFileURL } from 'node:url';
@@ -39,7 +40,9 @@ export default async function run(): Promise<void> {
 
   const t0 = performance.now();
   const teacher = buildZooModel('mlp-big', { seed: 1 });
-  await train(teacher, data, { epochs: teacherEpochs, batchSize: 128, seed: 1, callbacks: schedule(teacherEpochs), augment: randomShift({ maxPixels: 2, seed: 1 }), progress: true, label: 'teacher mlp-big' });
+  // Checkpointed: a re-run (e.g. with longer student budgets) reuses the finished teacher.
+  const checkpointDir = process.env.DISTILL_CHECKPOINT_DIR ?? 'out/bench/distill-hinton/teacher';
+  await train(teacher, data, { epochs: teacherEpochs, batchSize: 128, seed: 1, callbacks: schedule(teacherEpochs), augment: randomShift({ maxPixels: 2, seed: 1 }), progress: true, label: 'teacher mlp-big', checkpointDir });
   const teacherSeconds = (performance.now() - t0) / 1000;
   const teacherErrors = errors((await evaluate(teacher, test)).accuracy!);
   console.log(`teacher: ${teacherErrors} test errors (${teacherSeconds.toFixed(0)} s)`);
