@@ -33,7 +33,7 @@ export function randomShift(args: RandomShiftArgs): Augment {
     const src = xs.dataSync() as Float32Array;
     const dst = new Float32Array(src.length);
     // One generator per step: the shifts depend only on (seed, step), not on earlier calls.
-    const rand = seededRandom((seed * 0x9e3779b1 + step) >>> 0);
+    const rand = seededRandom((Math.imul(seed, 0x9e3779b1) + step) >>> 0);
     const pick = () => Math.floor(rand() * (2 * maxPixels + 1)) - maxPixels;
     for (let b = 0; b < n; b++) {
       const dy = pick();
