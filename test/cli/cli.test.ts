@@ -24,6 +24,13 @@ describe('tfjs-compress CLI', () => {
     expect(r.out).toMatch(/info/);
   });
 
+  it('takes the wasm thread count from --wasm-threads and rejects a bad one', () => {
+    expect(cli('--wasm-threads', '1', 'info', 'zoo:lenet300').code).toBe(0);
+    const bad = cli('--wasm-threads', '0', 'info', 'zoo:lenet300');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/threads must be an integer in 1\.\.8, got 0/);
+  });
+
   it('trains, saves, reports and evaluates a model end to end', () => {
     const out = mkdtempSync(join(tmpdir(), 'cli-train-'));
     const r = cli('train', '--arch', 'lenet300', '--epochs', '1', '--limit', '2000', '--test-limit', '500', '--no-progress', '--out', out);
