@@ -3,7 +3,8 @@ import { seededRandom } from './dataset.js';
 
 /**
  * A training-time input transform: gets a batch of inputs and returns the inputs to train on
- * (a new tensor; the loop disposes both). `step` is the global optimizer step, so a seeded
+ * (a new tensor, or the same one unchanged; the loop disposes what it gets back and the
+ * original). `step` is the global optimizer step, so a seeded
  * augmentation is repeatable (and resumes identically from a checkpoint).
  */
 export type Augment = (xs: tf.Tensor, step: number) => tf.Tensor;

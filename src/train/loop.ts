@@ -101,7 +101,8 @@ export async function train(model: tf.LayersModel, data: TensorDataset, args: Tr
       for (const plain of data.batches({ batchSize, shuffle: args.shuffle ?? true, seed: args.seed ?? 0, epoch })) {
         for (const cb of callbacks) await cb.onBatchBegin?.(ctx.step, ctx);
         const batch = args.augment ? { ...plain, xs: args.augment(plain.xs, ctx.step) } : plain;
-        if (batch !== plain) plain.xs.dispose();
+        // An augmentation may hand back its input (e.g. a no-op); free the original only if replaced.
+        if (batch.xs !== plain.xs) plain.xs.dispose();
         const parts: Record<string, tf.Scalar> = {};
         const loss = optimizer.minimize(
           () => {

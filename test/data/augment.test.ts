@@ -59,6 +59,10 @@ describe('randomShift', () => {
     expect(seen).toEqual([0, 1]);
     expect(Number.isFinite(r.history[0]!.loss)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+    // An augmentation that returns its input unchanged must not have it freed under it.
+    const same = await train(model, ds, { epochs: 1, batchSize: 32, augment: (xs) => xs });
+    expect(Number.isFinite(same.history[0]!.loss)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
 });
