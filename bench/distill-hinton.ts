@@ -100,11 +100,12 @@ export default async function run(): Promise<void> {
   summary(
     `${label}: test errors teacher ${teacherErrors} / scratch ${scratchErrors} / distilled T=${main.temperature} ${main.errors} ` +
       `(paper ${PAPER.teacherErrors} / ${PAPER.scratchErrors} / ${PAPER.distilledErrors}); gap closed ${pct(gap(main.errors))} (goal >= 80%); ` +
-      `best T=${best.temperature}: ${best.errors}; budget ${data.size} samples, teacher ${teacherEpochs} / students ${studentEpochs} epochs${cache ? '' : ` -> ${path}`}`,
+      `best T=${best.temperature}: ${best.errors}; budget ${data.size} samples, teacher ${teacherEpochs} / students ${studentEpochs} epochs`,
   );
   if (cache) {
-    summary(`${label}: teacher cache epoch ${cache.uncachedEpochSeconds.toFixed(1)} s uncached vs ${cache.cachedEpochSeconds.toFixed(1)} s cached (${cache.speedup.toFixed(2)}x) -> ${path}`);
+    summary(`${label}: teacher cache epoch ${cache.uncachedEpochSeconds.toFixed(1)} s uncached vs ${cache.cachedEpochSeconds.toFixed(1)} s cached (${cache.speedup.toFixed(2)}x)`);
   }
+  console.log(`wrote ${path}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();

@@ -93,8 +93,9 @@ export default async function run(): Promise<void> {
   summary(
     `B4 distill-keras: accuracy % teacher ${teacherAcc.toFixed(2)} / scratch ${mean('scratch').toFixed(2)} / distilled ${mean('distilled').toFixed(2)} ` +
       `(keras.io ${KERAS.teacher} / ${KERAS.scratch} / ${KERAS.distilled}); distilled - scratch ${diff.toFixed(2)} pp (goal >= 0.3); ` +
-      `budget teacher ${teacherLimit} x ${teacherEpochs} ep, students ${studentLimit} x ${studentEpochs} ep, ${seeds} seeds -> ${path}`,
+      `budget teacher ${teacherLimit} x ${teacherEpochs} ep, students ${studentLimit} x ${studentEpochs} ep, ${seeds} seeds`,
   );
+  console.log(`wrote ${path}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();
