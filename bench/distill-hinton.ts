@@ -8,7 +8,7 @@
  * As in the paper the teacher's inputs are jittered (random shifts of up to 2 pixels, fresh every
  * step) and the students train on the plain images (so teacher outputs can be cached).
  * Budget (env vars, for quick runs): DISTILL_TEACHER_EPOCHS (default 20), DISTILL_STUDENT_EPOCHS
- * (default 12), DISTILL_TRAIN_LIMIT (default 60000), DISTILL_TEMPS (default "20,8"). The teacher
+ * (default 50), DISTILL_TRAIN_LIMIT (default 60000), DISTILL_TEMPS (default "20,8"). The teacher
  * checkpoints every epoch into DISTILL_CHECKPOINT_DIR (default out/bench/distill-hinton/teacher).
  * The paper trained for far longer.
  *
@@ -16,9 +16,13 @@
  * distilled) train on images shifted by up to N pixels, the teacher labelling each shifted image
  * (no cache possible), so the comparison stays on the same budget. It writes
  * bench/results/distill-hinton-jitter.json instead.
+ *
+ * DISTILL_RESULT_NAME=name writes bench/results/<name>.json (summary label "B3 <name>") instead,
+ * so variant budgets (say a longer-trained teacher) sit beside the default run.
  */
 import { pathToFileURL } from 'node:url';
 import { setBackend } from '../src/backend/index.js';
+import { percentile } from '../src/bench/stats.js';
 import { randomShift } from '../src/data/augment.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { distill, type DistillResult } from '../src/distill/index.js';
@@ -32,12 +36,13 @@ const PAPER = { teacherErrors: 67, scratchErrors: 146, distilledErrors: 74, temp
 export default async function run(): Promise<void> {
   const backend = await setBackend('auto');
   const teacherEpochs = envInt('DISTILL_TEACHER_EPOCHS', 20);
-  const studentEpochs = envInt('DISTILL_STUDENT_EPOCHS', 12);
+  const studentEpochs = envInt('DISTILL_STUDENT_EPOCHS', 50);
   const limit = envInt('DISTILL_TRAIN_LIMIT', 60000);
   const temps = (process.env.DISTILL_TEMPS ?? '20,8').split(',').map(Number);
   const studentJitter = envInt('DISTILL_STUDENT_JITTER', 0);
-  const resultName = studentJitter > 0 ? 'distill-hinton-jitter' : 'distill-hinton';
-  const label = studentJitter > 0 ? `B3 distill-hinton (students jittered ${studentJitter} px)` : 'B3 distill-hinton';
+  const customName = process.env.DISTILL_RESULT_NAME;
+  const resultName = customName ?? (studentJitter > 0 ? 'distill-hinton-jitter' : 'distill-hinton');
+  const label = customName ? `B3 ${customName}` : studentJitter > 0 ? `B3 distill-hinton (students jittered ${studentJitter} px)` : 'B3 distill-hinton';
   // 1e-3 decayed to 5% of it at the last epoch.
   const schedule = (epochs: number) => [new LearningRateScheduler(exponentialDecay(1e-3, 0.05 ** (1 / Math.max(1, epochs - 1))))];
   const alpha = 0.1;
@@ -68,13 +73,26 @@ export default async function run(): Promise<void> {
     console.log(`T=${T}: ${errors(r.final!.accuracy)} errors`);
   }
 
-  // Cache speed-up: one uncached epoch against the cached epochs of the first run (plain students only).
-  let cache: { buildSeconds?: number; cachedEpochSeconds: number; uncachedEpochSeconds: number; speedup: number } | null = null;
+  // Cache speed-up: single epochs with and without the cache, alternating, so a busy machine slows
+  // both sides alike; medians of DISTILL_CACHE_ROUNDS (default 3) rounds each. Plain students only.
+  type CacheTiming = { buildSeconds?: number; buildWasHit?: boolean; rounds: number; uncachedEpochs: number[]; cachedEpochs: number[]; cachedEpochSeconds: number; uncachedEpochSeconds: number; speedup: number };
+  let cache: CacheTiming | null = null;
   if (studentJitter === 0) {
-    const uncached = await distill({ ...common, student: await cloneModel(initial), alpha, temperature: temps[0]!, epochs: 1, validation: undefined, cacheTeacher: false, label: 'uncached epoch' });
-    const cachedEpochSeconds = runs[0]!.result.epochSeconds.reduce((a, b) => a + b, 0) / runs[0]!.result.epochSeconds.length;
-    const uncachedEpochSeconds = uncached.epochSeconds[0]!;
-    cache = { buildSeconds: runs[0]!.result.cache?.seconds, cachedEpochSeconds, uncachedEpochSeconds, speedup: uncachedEpochSeconds / cachedEpochSeconds };
+    const rounds = envInt('DISTILL_CACHE_ROUNDS', 3);
+    const uncachedEpochs: number[] = [];
+    const cachedEpochs: number[] = [];
+    const oneEpoch = async (cacheTeacher: boolean, tag: string) => {
+      const r = await distill({ ...common, student: await cloneModel(initial), alpha, temperature: temps[0]!, epochs: 1, validation: undefined, callbacks: [], cacheTeacher, label: tag });
+      return r.epochSeconds[0]!;
+    };
+    for (let i = 0; i < rounds; i++) {
+      uncachedEpochs.push(await oneEpoch(false, `uncached epoch ${i + 1}/${rounds}`));
+      cachedEpochs.push(await oneEpoch(true, `cached epoch ${i + 1}/${rounds}`));
+    }
+    const uncachedEpochSeconds = percentile(uncachedEpochs, 50);
+    const cachedEpochSeconds = percentile(cachedEpochs, 50);
+    const built = runs[0]!.result.cache;
+    cache = { buildSeconds: built?.seconds, buildWasHit: built?.hit, rounds, uncachedEpochs, cachedEpochs, cachedEpochSeconds, uncachedEpochSeconds, speedup: uncachedEpochSeconds / cachedEpochSeconds };
   }
 
   // Fraction of the scratch->teacher gap closed; undefined when the teacher is not better than scratch.
@@ -103,7 +121,7 @@ export default async function run(): Promise<void> {
       `best T=${best.temperature}: ${best.errors}; budget ${data.size} samples, teacher ${teacherEpochs} / students ${studentEpochs} epochs`,
   );
   if (cache) {
-    summary(`${label}: teacher cache epoch ${cache.uncachedEpochSeconds.toFixed(1)} s uncached vs ${cache.cachedEpochSeconds.toFixed(1)} s cached (${cache.speedup.toFixed(2)}x)`);
+    summary(`${label}: teacher cache epoch ${cache.uncachedEpochSeconds.toFixed(1)} s uncached vs ${cache.cachedEpochSeconds.toFixed(1)} s cached (${cache.speedup.toFixed(2)}x, medians of ${cache.rounds} alternating rounds)`);
   }
   console.log(`wrote ${path}`);
 }
