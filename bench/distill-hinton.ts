@@ -19,6 +19,8 @@
  *
  * DISTILL_RESULT_NAME=name writes bench/results/<name>.json (summary label "B3 <name>") instead,
  * so variant budgets (say a longer-trained teacher) sit beside the default run.
+ * DISTILL_CACHE_ROUNDS (default 3): alternating uncached/cached single epochs timed for the
+ * teacher-cache speed-up.
  */
 import { pathToFileURL } from 'node:url';
 import { setBackend } from '../src/backend/index.js';
@@ -41,6 +43,9 @@ export default async function run(): Promise<void> {
   const temps = (process.env.DISTILL_TEMPS ?? '20,8').split(',').map(Number);
   const studentJitter = envInt('DISTILL_STUDENT_JITTER', 0);
   const customName = process.env.DISTILL_RESULT_NAME;
+  if (customName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(customName)) {
+    throw new Error(`DISTILL_RESULT_NAME must be a plain file name (letters, digits, '.', '_', '-'), got '${customName}'`);
+  }
   const resultName = customName ?? (studentJitter > 0 ? 'distill-hinton-jitter' : 'distill-hinton');
   const label = customName ? `B3 ${customName}` : studentJitter > 0 ? `B3 distill-hinton (students jittered ${studentJitter} px)` : 'B3 distill-hinton';
   // 1e-3 decayed to 5% of it at the last epoch.

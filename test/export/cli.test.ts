@@ -33,7 +33,8 @@ describe('tfjs-compress export', () => {
     expect(text).toMatch(/ONNX opset 13 \(IR 8\).*weights int8/);
     expect(text).toMatch(/bytes [\d,]+, gzipped [\d,]+/);
     expect(text).toMatch(/parity \(onnxruntime-node vs tfjs, 16 MNIST test images\): max\|diff\| \S+ <= 0.0001 ok/);
-    expect(onnxCheck([out]).status).toBe(0);
+    const check = onnxCheck([out]);
+    expect(check.status, check.out).toBe(0);
   });
 
   it('tfjs: writes model.json + shards and reports the reload parity', async () => {

@@ -1,6 +1,6 @@
 import { peerScript } from '../../scripts/peers.js';
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -24,6 +24,8 @@ export async function loadWithStockTfjs(dir: string): Promise<tf.LayersModel> {
 /** Run the ONNX project's checker (independent Python validator) on files; returns its exit code and output. */
 export function onnxCheck(files: string[]): { status: number; out: string } {
   const script = process.env.ONNX_CHECK ?? peerScript('onnx_check.py');
+  // A missing checker must fail loudly: skipping it would let an invalid .onnx file pass.
+  if (!existsSync(script)) throw new Error(`onnx_check.py not found at ${script}: put ../shared/peers beside the repository or set PEERS_DIR / ONNX_CHECK`);
   const r = spawnSync('/usr/bin/python3', [script, ...files], { encoding: 'utf8' });
   return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }

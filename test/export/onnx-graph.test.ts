@@ -77,7 +77,7 @@ describe('graph model -> ONNX (stretch)', () => {
     }
     const chk = onnxCheck(files);
     expect(chk.out).not.toContain("\"ok\": false");
-    expect(chk.status).toBe(0);
+    expect(chk.status, chk.out).toBe(0);
     const before = tf.memory().numTensors;
     await exportGraphOnnx(model);
     expect(tf.memory().numTensors).toBe(before);
@@ -111,7 +111,8 @@ describe('graph model -> ONNX (stretch)', () => {
       spy.mockRestore();
     }
     expect(lines.join('\n')).toMatch(/from a tfjs graph model[\s\S]*parity \(onnxruntime-node vs GraphModel.execute, 4 seeded random inputs\): max\|diff\| \S+ <= 0.0001 ok/);
-    expect(onnxCheck([out]).status).toBe(0);
+    const check = onnxCheck([out]);
+    expect(check.status, check.out).toBe(0);
     model.dispose();
   });
 });

@@ -74,6 +74,6 @@ describe('ONNX export parity per layer family (onnxruntime-node vs tfjs, toleran
     expect(written.length).toBe(Object.keys(layerModels).length * 4 + 3 * 2);
     const r = onnxCheck(written);
     expect(r.out).not.toContain('"ok": false');
-    expect(r.status).toBe(0);
+    expect(r.status, r.out).toBe(0);
   });
 });

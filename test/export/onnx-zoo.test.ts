@@ -94,7 +94,7 @@ describe('ONNX export of the zoo on real MNIST inputs', () => {
     expect(written.length).toBe(zooNames().length * 2 + 4);
     const r = onnxCheck(written);
     expect(r.out).not.toContain('"ok": false');
-    expect(r.status).toBe(0);
+    expect(r.status, r.out).toBe(0);
   });
 });
 
