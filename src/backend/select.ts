@@ -24,6 +24,11 @@ export interface BackendOptions {
    * first initialised in this process; 1 selects the single-threaded build.
    */
   threads?: number;
+  /**
+   * Milliseconds to wait for the threaded wasm build to initialise before falling back to the
+   * single-threaded build (default 60000).
+   */
+  threadsInitTimeoutMs?: number;
 }
 
 /** Thread count asked for: explicit option, then TFJS_COMPRESS_THREADS, then the CPU count. */
@@ -66,11 +71,11 @@ let wasmNote = '';
  * First wasm initialisation of the process: the threaded build when more than one thread is
  * asked for (falls back to the single-threaded build, saying why, if that fails).
  */
-async function initWasm(threads: number): Promise<void> {
+async function initWasm(threads: number, timeoutMs?: number): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (tf.engine().registry['wasm'] !== undefined || threads === 1) return;
   try {
-    await initWasmThreads({ threads });
+    await initWasmThreads({ threads, timeoutMs });
   } catch (e) {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     wasm.setThreadsCount(1);
@@ -79,7 +84,7 @@ async function initWasm(threads: number): Promise<void> {
 }
 
 async function activate(name: string, options: BackendOptions = {}): Promise<boolean> {
-  if (name === 'wasm') await initWasm(requestedThreads(options));
+  if (name === 'wasm') await initWasm(requestedThreads(options), options.threadsInitTimeoutMs);
   const ok = await tf.setBackend(name);
   if (!ok) return false;
   await tf.ready();

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { setBackend } from '../../src/backend/index.js';
 import { initWasmThreads } from '../../src/backend/wasm/index.js';
 import { maxRelDiff, onBothBackends, rand } from './helpers.js';
@@ -7,7 +8,12 @@ import { maxRelDiff, onBothBackends, rand } from './helpers.js';
 // Own test file: the threaded module must be the first wasm backend this process initialises.
 describe('threaded wasm backend in Node', () => {
   it('initialises XNNPACK with 2 threads and our gradient kernels still match the cpu backend', async () => {
+    const writes = vi.spyOn(fs, 'writeFileSync');
     expect(await initWasmThreads({ threads: 2 })).toBe(2);
+    // The pool's 8 workers start while the glue asks for their script: writing it more than once
+    // let a starting worker read an empty file and hang initialisation.
+    expect(writes.mock.calls.filter(([file]) => String(file).includes('worker.cjs'))).toHaveLength(1);
+    writes.mockRestore();
     // setBackend keeps the threaded module initialised above and reports its thread count.
     expect((await setBackend('wasm', { threads: 1 })).threads).toBe(2);
     const res = await onBothBackends(() => {

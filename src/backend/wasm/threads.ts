@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import workerThreads from 'node:worker_threads';
 
 /**
  * Multi-threaded wasm (XNNPACK thread pool) in Node. tfjs-backend-wasm 4.22 ships the
@@ -20,6 +21,26 @@ import path from 'node:path';
 export interface WasmThreadsArgs {
   /** XNNPACK threads including the calling thread (default: os.cpus().length). */
   threads?: number;
+  /**
+   * Give up (terminating the pool's workers) when the threaded module has not finished
+   * initialising after this many milliseconds (default 60000). A pool worker that never
+   * reports back would otherwise leave `setBackend` pending for ever.
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * Write the pthread worker source once per process, atomically. Emscripten asks for the
+ * worker's URL once per pool worker (8 times) while the first workers are already starting, so
+ * rewriting the file in place let a starting worker read it empty: that worker never reported
+ * 'loaded' and initialisation hung (about one process in 15 under vitest).
+ */
+function writeWorkerSource(dir: string, source: string): string {
+  const file = path.join(dir, 'worker.cjs');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, source);
+  fs.renameSync(tmp, file);
+  return file;
 }
 
 const requireHere = createRequire(import.meta.url);
@@ -38,6 +59,8 @@ export async function initWasmThreads(args: WasmThreadsArgs = {}): Promise<numbe
   if (!Number.isInteger(threads) || threads < 1 || threads > 8) {
     throw new Error(`initWasmThreads: threads must be an integer in 1..8 (the prebuilt worker pool size), got ${threads}`);
   }
+  const timeoutMs = args.timeoutMs ?? 60_000;
+  if (!(timeoutMs > 0)) throw new Error(`initWasmThreads: timeoutMs must be a positive number, got ${timeoutMs}`);
   const wasmPkg = await import('@tensorflow/tfjs-backend-wasm');
   if (tf.engine().registry['wasm'] !== undefined) {
     throw new Error('initWasmThreads: the wasm backend is already initialised; call this before setBackend(\'wasm\')');
@@ -50,6 +73,9 @@ export async function initWasmThreads(args: WasmThreadsArgs = {}): Promise<numbe
   const RealBlob = globalThis.Blob;
   const realCreate = URL.createObjectURL;
   const realCpus = os.cpus;
+  const RealWorker = workerThreads.Worker;
+  const workers: workerThreads.Worker[] = [];
+  let workerFile: string | undefined;
   class RecordingBlob extends RealBlob {
     constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
       super(parts, options);
@@ -61,23 +87,46 @@ export async function initWasmThreads(args: WasmThreadsArgs = {}): Promise<numbe
   URL.createObjectURL = (obj: Blob | MediaSource) => {
     const text = obj instanceof RealBlob ? texts.get(obj) : undefined;
     if (text === undefined || !text.includes(patchPoint)) return realCreate(obj as Blob);
-    const file = path.join(dir, 'worker.cjs');
-    fs.writeFileSync(file, text.replace(patchPoint, `if(true){importScripts(${JSON.stringify(glue)})}`));
-    return file;
+    workerFile ??= writeWorkerSource(dir, text.replace(patchPoint, `if(true){importScripts(${JSON.stringify(glue)})}`));
+    return workerFile;
+  };
+  // Record the pool's workers (the glue reads worker_threads.Worker when it loads) so a timed-out
+  // initialisation can terminate them instead of leaving them to hold the process open.
+  workerThreads.Worker = class RecordedWorker extends RealWorker {
+    constructor(...args: ConstructorParameters<typeof RealWorker>) {
+      super(...args);
+      workers.push(this);
+    }
   };
   os.cpus = () => {
     const c = realCpus();
     return Array.from({ length: 2 * threads }, (_, i) => c[i % c.length]);
   };
+  let timer: NodeJS.Timeout | undefined;
   try {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
     wasmPkg.setThreadsCount(threads);
-    if (!(await tf.setBackend('wasm'))) throw new Error('initWasmThreads: the threaded wasm backend failed to initialise');
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        for (const w of workers) void w.terminate();
+        reject(new Error(`initWasmThreads: the threaded wasm module did not finish initialising within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    if (!(await Promise.race([tf.setBackend('wasm'), timedOut]))) {
+      throw new Error('initWasmThreads: the threaded wasm backend failed to initialise');
+    }
     await tf.ready();
+  } catch (e) {
+    // Leave the flags as a later single-threaded setBackend('wasm') needs them.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    wasmPkg.setThreadsCount(1);
+    throw e;
   } finally {
+    clearTimeout(timer);
     globalThis.Blob = RealBlob;
     URL.createObjectURL = realCreate;
     os.cpus = realCpus;
+    workerThreads.Worker = RealWorker;
   }
   // Emscripten ref()s a pthread's worker while it runs, and XNNPACK's pool threads run forever,
   // so without this the Node process never exits on its own.
