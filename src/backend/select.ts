@@ -72,13 +72,13 @@ let wasmNote = '';
  * asked for (falls back to the single-threaded build, saying why, if that fails).
  */
 async function initWasm(threads: number, timeoutMs?: number): Promise<void> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // Importing the package registers the wasm backend.
+  await import('@tensorflow/tfjs-backend-wasm');
   if (tf.engine().registry['wasm'] !== undefined || threads === 1) return;
   try {
     await initWasmThreads({ threads, timeoutMs });
   } catch (e) {
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    wasm.setThreadsCount(1);
+    // initWasmThreads has already set the flags back for the single-threaded build.
     wasmNote = `; threaded wasm failed (${(e as Error).message}), single-threaded`;
   }
 }
