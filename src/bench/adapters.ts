@@ -1,42 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync, openSync, readSync, closeSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
 import { exportOnnx } from '../export/index.js';
-import { CONTAINER_EXTENSION, MAGIC, unpackModel } from '../serialize/index.js';
+import { loadLayersModel, locateModel } from '../model/load.js';
 
 /*
- * Bridges to the container format (src/serialize) and the ONNX exporter (src/export), kept in
- * one file so the rest of the bench module depends only on these small functions.
+ * Bridges to containers (through the one model loader) and the ONNX exporter (src/export), kept
+ * in one file so the rest of the bench module depends only on these small functions.
  */
 
-
-const CONTAINER_EXT = CONTAINER_EXTENSION;
-
-/** True if `path` looks like one of our container files (by extension or magic bytes). */
+/** True if `path` is one of our container files (recognised by the one model loader, from its magic bytes). */
 export async function isContainerFile(path: string): Promise<boolean> {
-  if (path.toLowerCase().endsWith(CONTAINER_EXT)) return true;
-  const bytes = MAGIC;
-  const head = new Uint8Array(bytes.length);
-  let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
-    if (readSync(fd, head, 0, head.length, 0) !== head.length) return false;
+    return locateModel(path).format === 'container';
   } catch {
     return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
-  return head.every((b, i) => b === bytes[i]);
 }
 
-/** Unpack a container file into a layers model via src/serialize's `unpackModel(bytes)`. */
+/** Load a container file as a layers model (a graph container is rebuilt as layers). */
 export async function loadContainerModel(path: string): Promise<tf.LayersModel> {
-  const bytes = new Uint8Array(readFileSync(path));
-  try {
-    return await unpackModel(bytes);
-  } catch (err) {
-    throw new Error(`${path}: cannot unpack container (${(err as Error).message})`);
-  }
+  if (!(await isContainerFile(path))) throw new Error(`${path}: not a tfjs-compress container (bad magic bytes)`);
+  return (await loadLayersModel(path, { command: 'bench' })).model;
 }
 
 /**

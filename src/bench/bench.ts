@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TensorDataset } from '../data/dataset.js';
 import { currentBackend, setBackend } from '../backend/index.js';
-import { measureColdStart, measureLatency } from './latency.js';
+import { measureColdStart, measureLatency, randomFeeds } from './latency.js';
 import { machineInfo } from './machine.js';
 import { createProgress } from './progress.js';
 import { evaluateQuality } from './quality.js';
@@ -46,6 +46,20 @@ async function resolveRuntimes(list: Array<RuntimeName | 'tfjs-default'>): Promi
     if (!out.includes(name)) out.push(name);
   }
   return out;
+}
+
+/**
+ * Inputs as fed and every output's shape for one sample. Informational: a model whose free
+ * dims a random feed cannot fill (e.g. a fully convolutional [?, ?, 3]) just reports none.
+ */
+async function signatureOf(runner: ModelRunner, inputShape?: number[]): Promise<Pick<ModelReport, 'inputs' | 'outputs'>> {
+  const inputs = runner.inputs!.map((i, k) => ({ ...i, shape: k === 0 && inputShape && runner.inputs!.length === 1 ? [...inputShape] : [...i.shape] }));
+  try {
+    const outs = await runner.runFeeds!(randomFeeds(inputs, 1));
+    return { inputs, outputs: outs.map((o, i) => ({ name: runner.outputNames?.[i] ?? `output_${i}`, shape: o.shape })) };
+  } catch {
+    return { inputs };
+  }
 }
 
 function qualityScore(m: ModelReport): number | undefined {
@@ -119,6 +133,7 @@ export async function benchModels(args: BenchArgs): Promise<BenchReport> {
             const opened = await measureColdStart(() => model.open(runtime, { threads: args.threads }), { inputShape });
             runner = opened.runner;
             report.coldStart.push(opened.cold);
+            if (!report.outputs && runner.runFeeds && runner.inputs) Object.assign(report, await signatureOf(runner, inputShape));
             for (const batch of batches) {
               progress.label(`${model.name} ${runtime} b${batch}`);
               const onStep = () => {

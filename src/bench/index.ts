@@ -20,6 +20,8 @@ export type { TfjsRunnerArgs } from './runner-tfjs.js';
 export { openOnnxRunner } from './runner-onnx.js';
 export type { OnnxRunnerArgs } from './runner-onnx.js';
 export { openBenchModel, tfjsArtifactFiles } from './source.js';
+export { evaluateModel } from './evaluate-model.js';
+export type { ModelScore } from './evaluate-model.js';
 export type { BenchModel, ModelInput } from './source.js';
 export { isContainerFile, loadContainerModel, exportOnnxFile } from './adapters.js';
 export { machineInfo } from './machine.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { seededRandom } from '../data/dataset.js';
-import type { ModelRunner, RuntimeName } from './runner.js';
+import type { InputSpec } from '../model/input-shape.js';
+import type { Feed, ModelRunner, RuntimeName } from './runner.js';
 import { summarize, type LatencyStats } from './stats.js';
 
 /** Options of {@link measureLatency}. */
@@ -60,6 +61,48 @@ export function randomInput(batch: number, shape: number[], seed = 1): Float32Ar
   return x;
 }
 
+/**
+ * Seeded random values for every input of a model: uniform [0, 1) floats, and integers in
+ * `[0, indexRange)` for token-id inputs (Embedding / Gather), so lookups stay in range. Unknown
+ * per-sample dims (e.g. a free sequence length) are taken as 1.
+ *
+ * @example
+ * randomFeeds(runner.inputs!, 32); // acgan: [{ shape: [32, 100], float32 }, { shape: [32, 1], int32 in 0..9 }]
+ */
+export function randomFeeds(inputs: readonly InputSpec[], batch: number, seed = 1): Feed[] {
+  const rand = seededRandom(seed);
+  return inputs.map((spec) => {
+    const shape = [batch, ...spec.shape.map((d) => d ?? 1)];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const dtype = spec.dtype === 'int32' || spec.dtype === 'int64' ? 'int32' : 'float32';
+    const range = spec.indexRange ?? (dtype === 'int32' ? 2 : undefined);
+    const data = dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = range ? Math.floor(rand() * range) : rand();
+    return { data, shape, dtype };
+  });
+}
+
+/** True when a runner needs a feed per input: several inputs, integer inputs or token ids. */
+export function needsFeeds(runner: ModelRunner): boolean {
+  const specs = runner.inputs;
+  return !!runner.runFeeds && !!specs && (specs.length > 1 || specs.some((s) => s.dtype !== 'float32' || s.indexRange !== undefined));
+}
+
+/** One inference call of `batch` samples: every input fed for multi-input models, else the first. */
+function inferenceCall(runner: ModelRunner, batch: number, shape?: number[], input?: Float32Array): { call: () => Promise<unknown>; full?: [Float32Array, number[]] } {
+  if (!input && needsFeeds(runner)) {
+    const feeds = randomFeeds(runner.inputs!, batch);
+    return { call: () => runner.runFeeds!(feeds) };
+  }
+  const s = resolveShape(runner, shape);
+  const x = input ?? randomInput(batch, s);
+  const full = [batch, ...s];
+  if (x.length !== full.reduce((a, b) => a * b, 1)) {
+    throw new Error(`latency: input has ${x.length} values, expected ${full.reduce((a, b) => a * b, 1)} for shape [${full}]`);
+  }
+  return { call: () => runner.predict(x, full), full: [x, full] };
+}
+
 function resolveShape(runner: ModelRunner, shape?: number[]): number[] {
   const s = shape ?? runner.inputShape;
   if (!s) throw new Error(`model '${runner.name}': input shape unknown; pass inputShape (e.g. [28, 28, 1])`);
@@ -79,28 +122,23 @@ export async function measureLatency(runner: ModelRunner, args: LatencyArgs): Pr
   if (!(Number.isInteger(batch) && batch > 0)) throw new Error(`latency: batch must be a positive integer, got ${batch}`);
   if (!(Number.isInteger(repeats) && repeats > 0)) throw new Error(`latency: repeats must be a positive integer, got ${repeats}`);
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error(`latency: warmup must be a non-negative integer, got ${warmup}`);
-  const shape = resolveShape(runner, args.inputShape);
-  const x = args.input ?? randomInput(batch, shape);
-  const full = [batch, ...shape];
-  if (x.length !== full.reduce((a, b) => a * b, 1)) {
-    throw new Error(`latency: input has ${x.length} values, expected ${full.reduce((a, b) => a * b, 1)} for shape [${full}]`);
-  }
+  const { call, full } = inferenceCall(runner, batch, args.inputShape, args.input);
   for (let i = 0; i < warmup; i++) {
-    await runner.predict(x, full);
+    await call();
     args.onStep?.();
   }
   const before = process.memoryUsage();
   const times = new Float64Array(repeats);
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
-    await runner.predict(x, full);
+    await call();
     times[i] = performance.now() - t0;
     args.onStep?.();
   }
   const after = process.memoryUsage();
   const memory: MemoryStats = { rssDeltaBytes: after.rss - before.rss, heapDeltaBytes: after.heapUsed - before.heapUsed };
-  if (runner.peakBytes) {
-    memory.tfPeakBytes = await runner.peakBytes(x, full);
+  if (runner.peakBytes && full) {
+    memory.tfPeakBytes = await runner.peakBytes(...full);
     memory.tfBytes = tf.memory().numBytes;
   }
   const stats = summarize(times);
@@ -128,8 +166,7 @@ export async function measureColdStart(
   const t1 = performance.now();
   const batch = args.batch ?? 1;
   try {
-    const shape = resolveShape(runner, args.inputShape);
-    await runner.predict(randomInput(batch, shape), [batch, ...shape]);
+    await inferenceCall(runner, batch, args.inputShape).call();
   } catch (err) {
     runner.dispose();
     throw err;

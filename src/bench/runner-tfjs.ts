@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { setBackend } from '../backend/index.js';
-import type { ModelKind, ModelRunner, RunOutput, RuntimeName } from './runner.js';
+import { adaptBatch, modelInputShape, modelInputSpecs } from '../model/input-shape.js';
+import type { Feed, ModelKind, ModelRunner, RunOutput, RuntimeName } from './runner.js';
 import { tfjsBackendOf } from './runner.js';
 
 /** Arguments of {@link openTfjsRunner}. */
@@ -21,10 +22,8 @@ export async function useTfjsBackend(backend: 'tensorflow' | 'wasm' | 'cpu'): Pr
 }
 
 function inputShapeOf(model: tf.LayersModel | GraphModel): number[] | undefined {
-  const shape = (model.inputs[0] as { shape?: Array<number | null> } | undefined)?.shape;
-  if (!shape || shape.length < 2) return undefined;
-  const rest = shape.slice(1);
-  return rest.every((d) => typeof d === 'number' && d > 0) ? (rest as number[]) : undefined;
+  const rest = modelInputShape(model);
+  return rest && rest.length > 0 && rest.every((d) => typeof d === 'number' && d > 0) ? (rest as number[]) : undefined;
 }
 
 /**
@@ -45,13 +44,33 @@ export async function openTfjsRunner(args: TfjsRunnerArgs): Promise<ModelRunner>
   const ensure = async () => {
     if (tf.getBackend() !== backend) await tf.setBackend(backend);
   };
+  const declared = modelInputShape(model);
   const forward = (x: Float32Array, shape: number[]): tf.Tensor =>
     tf.tidy(() => {
-      const out = model.predict(tf.tensor(x, shape, 'float32'));
+      const out = model.predict(adaptBatch(tf.tensor(x, shape, 'float32'), declared, `model '${args.name}'`));
       const first = Array.isArray(out) ? out[0] : out instanceof tf.Tensor ? out : Object.values(out)[0];
       if (!first) throw new Error(`model '${args.name}' returned no output`);
       return first.dtype === 'float32' ? first : first.toFloat();
     });
+  const specs = modelInputSpecs(model);
+  const outputNames = model instanceof tf.LayersModel ? model.outputNames : model.outputs.map((o) => o.name);
+  const forwardAll = (feeds: Feed[]): tf.Tensor[] =>
+    tf.tidy(() => {
+      if (feeds.length !== specs.length) throw new Error(`model '${args.name}' takes ${specs.length} inputs, got ${feeds.length}`);
+      const xs = feeds.map((f, i) => adaptBatch(tf.tensor(f.data, f.shape, f.dtype), specs[i]!.shape, `model '${args.name}' input ${specs[i]!.name}`));
+      const out = model.predict(xs.length === 1 ? xs[0]! : xs);
+      const list = Array.isArray(out) ? out : out instanceof tf.Tensor ? [out] : Object.values(out);
+      return list.map((t) => (t.dtype === 'float32' ? t : t.toFloat()));
+    });
+  const runFeeds = async (feeds: Feed[]): Promise<RunOutput[]> => {
+    await ensure();
+    const ys = forwardAll(feeds);
+    try {
+      return await Promise.all(ys.map(async (y) => ({ data: (await y.data()) as Float32Array, shape: y.shape.slice() })));
+    } finally {
+      for (const y of ys) y.dispose();
+    }
+  };
   const run = async (x: Float32Array, shape: number[]): Promise<RunOutput> => {
     await ensure();
     const y = forward(x, shape);
@@ -67,6 +86,9 @@ export async function openTfjsRunner(args: TfjsRunnerArgs): Promise<ModelRunner>
     name: args.name,
     files: args.files,
     inputShape: inputShapeOf(model),
+    inputs: specs,
+    outputNames,
+    runFeeds,
     run,
     predict: async (x, shape) => (await run(x, shape)).data,
     peakBytes: async (x, shape) => {

@@ -7,6 +7,15 @@ export const RUNTIMES: readonly RuntimeName[] = ['tfjs-tensorflow', 'tfjs-wasm',
 /** What kind of artifact a runner was opened from. */
 export type ModelKind = 'tfjs-layers' | 'tfjs-graph' | 'container' | 'onnx';
 
+import type { InputSpec } from '../model/input-shape.js';
+
+/** Values for one model input, batch first. */
+export interface Feed {
+  data: Float32Array | Int32Array;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+}
+
 /** Output of one inference: flat values plus their shape (batch first). */
 export interface RunOutput {
   data: Float32Array;
@@ -33,6 +42,12 @@ export interface ModelRunner {
   predict(x: Float32Array, shape: number[]): Promise<Float32Array>;
   /** Like {@link predict} but also returns the output shape. */
   run(x: Float32Array, shape: number[]): Promise<RunOutput>;
+  /** Every input the model takes, in feed order (with index ranges for token-id inputs). */
+  inputs?: InputSpec[];
+  /** Output names, in the order {@link runFeeds} returns them. */
+  outputNames?: string[];
+  /** Run with one feed per input (multi-input, integer and token-id models); resolves to every output. */
+  runFeeds?(feeds: Feed[]): Promise<RunOutput[]>;
   /** Peak tensor bytes allocated during one inference, where the runtime can tell. */
   peakBytes?(x: Float32Array, shape: number[]): Promise<number>;
   dispose(): void;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { countNonZeros } from '../model/summary.js';
 import { gzipSize } from '../util/gzip.js';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -72,12 +73,6 @@ export interface ParamStats {
   layers: LayerParams[];
 }
 
-function countNonZero(values: ArrayLike<number>): number {
-  let nz = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] !== 0) nz++;
-  return nz;
-}
-
 function bytesPerValue(dtype: string): number {
   return dtype === 'bool' ? 1 : dtype === 'complex64' ? 8 : 4;
 }
@@ -111,7 +106,7 @@ export function paramStats(model: tf.LayersModel): ParamStats {
     let bytes = 0;
     for (const w of weights) {
       params += w.size;
-      nonZero += countNonZero(w.dataSync());
+      nonZero += countNonZeros(w.dataSync());
       bytes += w.size * bytesPerValue(w.dtype);
     }
     layers.push({ name: layer.name, className: layer.getClassName(), params, nonZero, sparsity: params ? 1 - nonZero / params : 0, bytes });
@@ -132,7 +127,7 @@ export function paramStatsFromWeights(weights: Record<string, tf.Tensor | tf.Ten
       // Integer tensors in a graph are usually shapes/indices, not parameters.
       if (t.dtype !== 'float32') continue;
       g.params += t.size;
-      g.nonZero += countNonZero(t.dataSync());
+      g.nonZero += countNonZeros(t.dataSync());
       g.bytes += t.size * 4;
     }
     groups.set(key, g);

@@ -1,17 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import type { GraphModel } from '@tensorflow/tfjs-converter';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import {
-  isGraphModelFile,
-  loadGraphModelFromFiles,
-  loadLayersModelFromFiles,
-  modelJsonPath,
-  modelSpecName,
-  resolveModel,
-  saveLayersModel,
-} from '../model/io.js';
-import { exportOnnxFile, isContainerFile, loadContainerModel } from './adapters.js';
+import { modelJsonPath, modelSpecName, saveLayersModel } from '../model/io.js';
+import { modelInputSpecs, type InputSpec } from '../model/input-shape.js';
+import { loadLayersModel, loadModel, locateModel } from '../model/load.js';
+import { oneLine } from '../util/errors.js';
+import { exportOnnxFile } from './adapters.js';
 import type { ModelKind, ModelRunner, RuntimeName } from './runner.js';
 import { openOnnxRunner } from './runner-onnx.js';
 import { openTfjsRunner } from './runner-tfjs.js';
@@ -57,24 +53,48 @@ class Temp {
   }
 }
 
-/** A layers model reachable by `load()`, runnable on tfjs and (via export) on onnxruntime. */
-function layersBenchModel(name: string, kind: ModelKind, files: string[], source: string, load: () => Promise<tf.LayersModel>, temp: Temp): BenchModel {
+/** How to get the model: as loaded (for the tfjs runtimes) and as a layers model (for ONNX export). */
+interface Loaders {
+  load: () => Promise<tf.LayersModel | GraphModel>;
+  /** A layers model to export to ONNX; for a graph model, rebuilt through graphToLayers. */
+  layers: () => Promise<tf.LayersModel>;
+}
+
+/** A tfjs model (layers or graph, from files or a container), runnable on tfjs and, via export, on onnxruntime. */
+function tfjsBenchModel(name: string, kind: ModelKind, files: string[], source: string, loaders: Loaders, temp: Temp): BenchModel {
   let onnxPath: string | undefined;
   let exportError: string | undefined;
   const exportOnce = async (): Promise<string | undefined> => {
     if (onnxPath || exportError) return exportError;
-    const model = await load();
+    let model: tf.LayersModel;
+    try {
+      model = await loaders.layers();
+    } catch (err) {
+      // A graph whose ops have no layers equivalent cannot reach the ONNX exporter.
+      exportError = oneLine(`ONNX export of '${name}' unsupported: ${(err as Error).message}`);
+      return exportError;
+    }
     try {
       const out = temp.path(`${name.replace(/[^\w.-]/g, '_')}.onnx`);
       await exportOnnxFile(model, out);
       if (!existsSync(out)) throw new Error('exporter wrote no file');
       onnxPath = out;
     } catch (err) {
-      exportError = `ONNX export of '${name}' failed: ${(err as Error).message}`;
+      exportError = oneLine(`ONNX export of '${name}' failed: ${(err as Error).message}`);
     } finally {
       model.dispose();
     }
     return exportError;
+  };
+  let specs: InputSpec[] | undefined;
+  const tfjsSpecs = async (): Promise<InputSpec[]> => {
+    if (specs) return specs;
+    const m = await loaders.load();
+    try {
+      return (specs = modelInputSpecs(m));
+    } finally {
+      m.dispose();
+    }
   };
   return {
     name,
@@ -87,14 +107,17 @@ function layersBenchModel(name: string, kind: ModelKind, files: string[], source
         const why = await exportOnce();
         if (why) throw new Error(why);
         const r = await openOnnxRunner(onnxPath!, { name, threads: args?.threads });
-        return { ...r, kind, files };
+        // ONNX does not know which inputs are token ids; the tfjs model does (same input order).
+        const specs = await tfjsSpecs();
+        const inputs = r.inputs?.map((i, k) => (specs[k]?.indexRange ? { ...i, indexRange: specs[k]!.indexRange } : i));
+        return { ...r, kind, files, inputs };
       }
-      return openTfjsRunner({ name, kind, files, runtime, load });
+      return openTfjsRunner({ name, kind, files, runtime, load: loaders.load });
     },
     params: async () => {
-      const m = await load();
+      const m = await loaders.load();
       try {
-        return paramStats(m);
+        return m instanceof tf.LayersModel ? paramStats(m) : paramStatsFromWeights(m.weights);
       } finally {
         m.dispose();
       }
@@ -103,10 +126,36 @@ function layersBenchModel(name: string, kind: ModelKind, files: string[], source
   };
 }
 
+function onnxBenchModel(input: string, path: string, temp: Temp): BenchModel {
+  const name = basename(path, extname(path));
+  return {
+    name,
+    kind: 'onnx',
+    files: [path],
+    source: input,
+    unsupported: async (rt) => (rt === 'onnx' ? undefined : `'${input}' is an ONNX file; it runs on onnxruntime only`),
+    open: async (rt, args) => {
+      if (rt !== 'onnx') throw new Error(`'${input}' is an ONNX file and cannot run on ${rt}`);
+      return openOnnxRunner(path, { name, threads: args?.threads });
+    },
+    params: async () => undefined,
+    dispose: () => temp.dispose(),
+  };
+}
+
+/** Save a layers model to a temporary folder so its files can be measured, and bench it from there. */
+async function savedBenchModel(name: string, source: string, model: tf.LayersModel, temp: Temp): Promise<BenchModel> {
+  const dir = temp.path(name.replace(/[^\w.-]/g, '_'));
+  await saveLayersModel(model, dir);
+  const load = async () => (await loadLayersModel(dir, { command: 'bench' })).model;
+  return tfjsBenchModel(name, 'tfjs-layers', tfjsArtifactFiles(dir), source, { load, layers: load }, temp);
+}
+
 /**
- * Open a model for benchmarking. Detects the format: `.onnx`, container (`.tfjsc` or magic
- * bytes), tfjs graph model, tfjs layers model (folder or model.json), `zoo:<name>`; in-memory
- * models are saved to a temporary folder first so their files can be measured.
+ * Open a model for benchmarking. The format is recognised by the one model loader
+ * ({@link locateModel}): `.onnx`, container (layers or graph inside), tfjs graph model, tfjs
+ * layers model (folder or model JSON), `zoo:<name>`; Keras files are refused in one line.
+ * In-memory and zoo models are saved to a temporary folder first so their files can be measured.
  *
  * @example
  * const m = await openBenchModel('out/pruned');
@@ -114,56 +163,39 @@ function layersBenchModel(name: string, kind: ModelKind, files: string[], source
  */
 export async function openBenchModel(input: ModelInput): Promise<BenchModel> {
   const temp = new Temp();
-  if (typeof input !== 'string' || input.startsWith('zoo:')) {
-    const name = typeof input === 'string' ? modelSpecName(input) : input.name;
-    const model = typeof input === 'string' ? await resolveModel(input) : input.model;
-    const dir = temp.path(name.replace(/[^\w.-]/g, '_'));
-    await saveLayersModel(model, dir);
-    if (typeof input === 'string') model.dispose();
-    return layersBenchModel(name, 'tfjs-layers', tfjsArtifactFiles(dir), typeof input === 'string' ? input : 'memory',
-      () => loadLayersModelFromFiles(dir), temp);
+  try {
+    return await openWith(input, temp);
+  } catch (err) {
+    temp.dispose();
+    throw err;
   }
-  const path = resolve(input);
-  if (!existsSync(path)) throw new Error(`model not found: ${input} does not exist`);
-  if (statSync(path).isFile() && extname(path).toLowerCase() === '.onnx') {
-    const name = basename(path, extname(path));
-    return {
-      name,
-      kind: 'onnx',
-      files: [path],
-      source: input,
-      unsupported: async (rt) => (rt === 'onnx' ? undefined : `'${input}' is an ONNX file; it runs on onnxruntime only`),
-      open: async (rt, args) => {
-        if (rt !== 'onnx') throw new Error(`'${input}' is an ONNX file and cannot run on ${rt}`);
-        return openOnnxRunner(path, { name, threads: args?.threads });
-      },
-      params: async () => undefined,
-      dispose: () => temp.dispose(),
-    };
+}
+
+async function openWith(input: ModelInput, temp: Temp): Promise<BenchModel> {
+  if (typeof input !== 'string') return savedBenchModel(input.name, 'memory', input.model, temp);
+  const loc = locateModel(input);
+  const tfjsKinds = { command: 'bench', accept: ['layers', 'graph'] } as const;
+  if (loc.format === 'zoo') {
+    const { model } = await loadLayersModel(input, { command: 'bench' });
+    try {
+      return await savedBenchModel(modelSpecName(input), input, model, temp);
+    } finally {
+      model.dispose();
+    }
   }
-  if (statSync(path).isFile() && (await isContainerFile(path))) {
-    return layersBenchModel(basename(path, extname(path)), 'container', [path], input, () => loadContainerModel(path), temp);
+  if (loc.format === 'onnx') return onnxBenchModel(input, loc.path!, temp);
+  // Containers may hold either topology: load once to learn which (Keras files are refused here).
+  const probe = await loadModel(input, tfjsKinds);
+  const isGraph = probe.kind === 'graph';
+  if (probe.kind !== 'onnx') probe.model.dispose();
+  const load = async () => {
+    const m = await loadModel(input, tfjsKinds);
+    return m.kind === 'onnx' ? Promise.reject(new Error(`'${input}' is an ONNX file`)) : m.model;
+  };
+  const layers = async () => (await loadLayersModel(input, { command: 'bench' })).model;
+  const loaders: Loaders = { load, layers };
+  if (loc.format === 'container') {
+    return tfjsBenchModel(basename(loc.path!, extname(loc.path!)), 'container', [loc.path!], input, loaders, temp);
   }
-  const name = modelSpecName(input);
-  const files = tfjsArtifactFiles(path);
-  if (isGraphModelFile(path)) {
-    return {
-      name,
-      kind: 'tfjs-graph',
-      files,
-      source: input,
-      unsupported: async (rt) => (rt === 'onnx' ? `'${input}' is a tfjs graph model; ONNX export takes layers models only` : undefined),
-      open: (rt) => openTfjsRunner({ name, kind: 'tfjs-graph', files, runtime: rt, load: () => loadGraphModelFromFiles(path) }),
-      params: async () => {
-        const g = await loadGraphModelFromFiles(path);
-        try {
-          return paramStatsFromWeights(g.weights);
-        } finally {
-          g.dispose();
-        }
-      },
-      dispose: () => temp.dispose(),
-    };
-  }
-  return layersBenchModel(name, 'tfjs-layers', files, input, () => loadLayersModelFromFiles(path), temp);
+  return tfjsBenchModel(modelSpecName(input), isGraph ? 'tfjs-graph' : 'tfjs-layers', tfjsArtifactFiles(loc.path!), input, loaders, temp);
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { buildProgram } from './program.js';
+import { oneLine } from '../util/errors.js';
 
 /** CLI entry point: every error becomes one clear line on stderr and exit code 1. */
 async function main(argv: string[]): Promise<void> {
@@ -14,7 +15,7 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode ?? 1;
       return;
     }
-    console.error(`tfjs-compress: error: ${e.message}`);
+    console.error(`tfjs-compress: error: ${oneLine(e.message)}`);
     if (process.env.TFJS_COMPRESS_DEBUG) console.error(e.stack);
     process.exitCode = 1;
   }

@@ -10,6 +10,7 @@ import { registerPruneCommand, registerSensitivityCommand } from './commands/pru
 import { registerBenchCommand } from './commands/bench.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerConvertCommand } from './commands/convert.js';
 
 /** Build the `tfjs-compress` command tree (exported so tests and the docs generator can use it). */
 export function buildProgram(): Command {
@@ -36,5 +37,6 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerRunCommand(program);
   registerDemoCommand(program);
+  registerConvertCommand(program);
   return program;
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic.js';
 import { TensorDataset, oneHot, permutation } from './dataset.js';
+import { loadSharp } from './image-folder.js';
 
 /** Fashion-MNIST class names; index i is label i. */
 export const FASHION_MNIST_CLASSES = [
@@ -199,6 +199,7 @@ export async function writeFashionMnistImageFolder(
       jobs.push({ path, pixels: px.subarray(start, start + PIXELS) });
     }
   }
+  const sharp = await loadSharp();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import sharp, { type OutputInfo } from 'sharp';
+import type { OutputInfo } from 'sharp';
 import { TensorDataset, oneHot, permutation } from './dataset.js';
 
 /** File extensions {@link loadImageFolder} decodes (case-insensitive); other files are ignored, as in Keras. */
@@ -108,6 +108,11 @@ export function listImageFolder(dir: string, args: ImageFolderListArgs = {}): Im
   return { classNames, files, labels: Int32Array.from(labels) };
 }
 
+/** sharp, loaded on first use: importing the SDK must not load its native binary. */
+export async function loadSharp(): Promise<(typeof import('sharp'))['default']> {
+  return (await import('sharp')).default;
+}
+
 /**
  * Decode one image into `out` (h*w*channels floats in [0, 1], HWC order).
  * Alpha is dropped (not composited), like Keras; gray images are replicated to RGB when channels is 3.
@@ -120,6 +125,7 @@ export async function decodeImage(
   offset = 0,
 ): Promise<void> {
   const [h, w] = imageSize;
+  const sharp = await loadSharp();
   let pipeline = sharp(path, { failOn: 'error' }).removeAlpha();
   pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace('srgb');
   let result: { data: Buffer; info: OutputInfo };

@@ -134,7 +134,7 @@ function batchLosses(e: Engine, xs: tf.Tensor, ys: tf.Tensor, indices: Int32Arra
  */
 export async function distill(args: DistillArgs): Promise<DistillResult> {
   const p = plan(args);
-  const teacher = freezeTeacher(args.teacher);
+  const teacher = freezeTeacher(args.teacher, { outputs: args.teacherOutputs });
   checkModels(teacher, args);
   const teacherHash = teacher.hash();
   const runner = new StudentRunner(args.student, p.pairs.map((q) => q.student));
@@ -214,6 +214,7 @@ export async function distill(args: DistillArgs): Promise<DistillResult> {
         alpha: p.alpha,
         losses: p.losses.map((l) => ({ name: l.loss.name, weight: l.weight })),
         features: p.pairs,
+        teacherOutputs: teacher.outputsProbabilities ? 'probabilities' : 'logits',
       },
     };
   } finally {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adaptBatch, modelInputShape, type InputShape } from '../model/input-shape.js';
 import { outputsProbabilities } from '../train/metrics.js';
 import { featureModel, type FrozenTeacher } from './teacher.js';
 
@@ -74,15 +75,18 @@ export function makeProjection(pair: FeaturePair, studentShape: number[], teache
 export class StudentRunner {
   private readonly sub?: tf.LayersModel;
   private readonly probs: boolean;
+  private readonly inShape?: InputShape;
 
   constructor(readonly model: tf.LayersModel, readonly featureNames: readonly string[]) {
     this.sub = featureNames.length ? featureModel(model, featureNames, 'student') : undefined;
     this.probs = outputsProbabilities(model);
+    this.inShape = modelInputShape(model);
   }
 
   /** Logits (log of the output for a softmax student) and features; not wrapped in tidy (runs in the tape). */
   run(xs: tf.Tensor, training: boolean): { logits: tf.Tensor; features: tf.Tensor[] } {
-    const outs = this.sub ? (this.sub.apply(xs, { training }) as tf.Tensor[]) : [this.model.apply(xs, { training }) as tf.Tensor];
+    const x = adaptBatch(xs, this.inShape, `student '${this.model.name}'`);
+    const outs = this.sub ? (this.sub.apply(x, { training }) as tf.Tensor[]) : [this.model.apply(x, { training }) as tf.Tensor];
     const last = outs[outs.length - 1]!;
     return { logits: this.probs ? tf.log(tf.clipByValue(last, 1e-7, 1)) : last, features: outs.slice(0, -1) };
   }

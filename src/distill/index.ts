@@ -14,8 +14,8 @@ export {
   featureMseLoss,
 } from './losses.js';
 export type { DistillLoss, LossInputs } from './losses.js';
-export { freezeTeacher, featureModel, teacherAccuracy } from './teacher.js';
-export type { TeacherModel, FrozenTeacher } from './teacher.js';
+export { freezeTeacher, featureModel, teacherAccuracy, TEACHER_OUTPUTS } from './teacher.js';
+export type { TeacherModel, FrozenTeacher, FreezeTeacherArgs, TeacherOutputs } from './teacher.js';
 export { parseFeaturePair, makeProjection, StudentRunner } from './features.js';
 export type { FeaturePair, Projection } from './features.js';
 export { loadOrBuildTeacherCache, hashDataset, teacherCachePath, gatherRows, MAX_CACHE_BYTES } from './cache.js';

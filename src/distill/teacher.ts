@@ -1,10 +1,29 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { createHash } from 'node:crypto';
+import { graphNodes, graphOutputsProbabilities } from '../model/graph-info.js';
+import { adaptBatch, modelInputShape } from '../model/input-shape.js';
 import { outputsProbabilities } from '../train/metrics.js';
+import { oneLine } from '../util/errors.js';
 
 /** A teacher: a tfjs layers model or a converted graph model (tensorflowjs_converter output). */
 export type TeacherModel = tf.LayersModel | GraphModel;
+
+/**
+ * What the teacher's output is: `logits`, `probabilities` (softmax output; its log is used as
+ * logits), or `auto` (default): detected from the last layer's activation, or for a graph from
+ * the op behind its output (looking through Identity/IdentityN).
+ */
+export type TeacherOutputs = 'logits' | 'probabilities' | 'auto';
+
+/** Every {@link TeacherOutputs} value, for CLI and recipe validation. */
+export const TEACHER_OUTPUTS: readonly TeacherOutputs[] = ['logits', 'probabilities', 'auto'];
+
+/** Options of {@link freezeTeacher}. */
+export interface FreezeTeacherArgs {
+  /** Override the detection of probability outputs (default `auto`). */
+  outputs?: TeacherOutputs;
+}
 
 /** The frozen view of a teacher the distiller uses: inference-only forward passes. */
 export interface FrozenTeacher {
@@ -56,8 +75,17 @@ export function featureModel(model: tf.LayersModel, names: readonly string[], ro
   return tf.model({ inputs: model.inputs, outputs: [...outputs, model.outputs[0]!] });
 }
 
-function layersTeacher(model: tf.LayersModel): FrozenTeacher {
-  const probs = outputsProbabilities(model);
+function resolveProbs(outputs: TeacherOutputs | undefined, detected: () => boolean): boolean {
+  if (outputs === undefined || outputs === 'auto') return detected();
+  if (outputs !== 'logits' && outputs !== 'probabilities') {
+    throw new Error(`teacher outputs must be one of ${TEACHER_OUTPUTS.join(', ')}, got '${String(outputs)}'`);
+  }
+  return outputs === 'probabilities';
+}
+
+function layersTeacher(model: tf.LayersModel, outputs?: TeacherOutputs): FrozenTeacher {
+  const probs = resolveProbs(outputs, () => outputsProbabilities(model));
+  const inShape = modelInputShape(model);
   const subModels = new Map<string, tf.LayersModel>();
   return {
     name: model.name,
@@ -65,14 +93,15 @@ function layersTeacher(model: tf.LayersModel): FrozenTeacher {
     featureNames: () => model.layers.map((l) => l.name),
     run(xs, features) {
       return tf.tidy(() => {
+        const x = adaptBatch(xs, inShape, `teacher '${model.name}'`);
         let outs: tf.Tensor[];
         if (features.length === 0) {
-          outs = [model.apply(xs, { training: false }) as tf.Tensor];
+          outs = [model.apply(x, { training: false }) as tf.Tensor];
         } else {
           const key = features.join('\u0000');
           let sub = subModels.get(key);
           if (!sub) subModels.set(key, (sub = featureModel(model, features, 'teacher')));
-          outs = sub.apply(xs, { training: false }) as tf.Tensor[];
+          outs = sub.apply(x, { training: false }) as tf.Tensor[];
         }
         const last = outs[outs.length - 1]!;
         return { logits: probs ? logOf(last) : last, features: outs.slice(0, -1) };
@@ -80,6 +109,8 @@ function layersTeacher(model: tf.LayersModel): FrozenTeacher {
     },
     hash() {
       const h = createHash('sha256');
+      // The output reading is part of the key: cached logits differ with it.
+      h.update(probs ? 'probabilities:' : 'logits:');
       h.update(JSON.stringify(model.toJSON(null, false)));
       hashTensors(h, model.weights.map((w) => [w.originalName, w.read()]));
       return h.digest('hex');
@@ -88,19 +119,11 @@ function layersTeacher(model: tf.LayersModel): FrozenTeacher {
   };
 }
 
-interface GraphNodeDef {
-  name: string;
-  op: string;
-}
-
-function graphTeacher(model: GraphModel): FrozenTeacher {
-  // GraphModel keeps its GraphDef private; node names and ops are read from it to validate
-  // feature names and to detect a softmax output.
-  const topology = (model as unknown as { artifacts?: { modelTopology?: { node?: GraphNodeDef[] } } }).artifacts?.modelTopology;
-  const nodes = topology?.node ?? [];
+function graphTeacher(model: GraphModel, outputs?: TeacherOutputs): FrozenTeacher {
+  const nodes = graphNodes(model);
   const outputName = model.outputNodes[0]!;
-  const outNode = nodes.find((n) => n.name === outputName.split(':')[0]);
-  const probs = outNode?.op === 'Softmax';
+  const probs = resolveProbs(outputs, () => graphOutputsProbabilities(model, outputName));
+  const inShape = modelInputShape(model);
   return {
     name: 'graph-model',
     outputsProbabilities: probs,
@@ -108,10 +131,10 @@ function graphTeacher(model: GraphModel): FrozenTeacher {
     run(xs, features) {
       const names = nodes.map((n) => n.name);
       for (const f of features) {
-        if (!names.includes(f)) throw new Error(`teacher graph model has no node '${f}': valid node names are ${names.join(', ')}`);
+        if (!names.includes(f)) throw new Error(oneLine(`teacher graph model has no node '${f}': valid node names are ${names.join(', ')}`, 600));
       }
       return tf.tidy(() => {
-        const outs = model.execute(xs, [...features, outputName]);
+        const outs = model.execute(adaptBatch(xs, inShape, 'teacher graph model'), [...features, outputName]);
         const list = Array.isArray(outs) ? outs : [outs];
         const last = list[list.length - 1]!;
         return { logits: probs ? logOf(last) : last, features: list.slice(0, -1) };
@@ -119,6 +142,7 @@ function graphTeacher(model: GraphModel): FrozenTeacher {
     },
     hash() {
       const h = createHash('sha256');
+      h.update(probs ? 'probabilities:' : 'logits:');
       h.update(JSON.stringify(nodes.map((n) => [n.name, n.op])));
       const w = model.weights;
       hashTensors(h, Object.keys(w).sort().flatMap((k) => w[k]!.map((t, i): [string, tf.Tensor] => [`${k}/${i}`, t])));
@@ -133,8 +157,8 @@ function graphTeacher(model: GraphModel): FrozenTeacher {
  * the optimizer, it always runs with `training: false` (dropout off, batch-norm moving stats),
  * and {@link FrozenTeacher.hash} lets callers prove the weights did not change.
  */
-export function freezeTeacher(teacher: TeacherModel): FrozenTeacher {
-  return isGraphModel(teacher) ? graphTeacher(teacher) : layersTeacher(teacher);
+export function freezeTeacher(teacher: TeacherModel, args: FreezeTeacherArgs = {}): FrozenTeacher {
+  return isGraphModel(teacher) ? graphTeacher(teacher, args.outputs) : layersTeacher(teacher, args.outputs);
 }
 
 /** Top-1 accuracy of a (frozen) teacher on a dataset, in inference mode (per pixel for dense outputs). */

@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { TensorDataset } from '../data/dataset.js';
 import type { Logs, TrainCallback, TrainResult } from '../train/types.js';
 import type { FeaturePair } from './features.js';
-import type { TeacherModel } from './teacher.js';
+import type { TeacherModel, TeacherOutputs } from './teacher.js';
 
 /** A soft loss by name (see `distillLossNames()`), optionally weighted (default weight 1). */
 export type LossSpec = string | { name: string; weight?: number };
@@ -12,6 +12,11 @@ export type LossSpec = string | { name: string; weight?: number };
 export interface DistillArgs {
   /** Frozen teacher: layers model or graph model; only its output shape must match the student's. */
   teacher: TeacherModel;
+  /**
+   * Whether the teacher emits logits or probabilities (default `auto`: detected from its last
+   * layer, or the op behind a graph's Identity output). Probabilities are turned into log-probs.
+   */
+  teacherOutputs?: TeacherOutputs;
   /** Student layers model; trained in place. */
   student: tf.LayersModel;
   /** Training data (one-hot targets). */
@@ -78,7 +83,14 @@ export interface DistillResult extends TrainResult {
   /** Last epoch's validation figures, when validation data was given. */
   final?: { accuracy: number; hardLoss: number; distillLoss?: number };
   /** Effective settings. */
-  settings: { temperature: number; alpha: number; losses: Array<{ name: string; weight: number }>; features: FeaturePair[] };
+  settings: {
+    temperature: number;
+    alpha: number;
+    losses: Array<{ name: string; weight: number }>;
+    features: FeaturePair[];
+    /** How the teacher's output was read (after `auto` detection). */
+    teacherOutputs: 'logits' | 'probabilities';
+  };
 }
 
 /** Options of {@link compareScratch}: distill args, plus callbacks for the scratch twin. */

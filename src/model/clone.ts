@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { disposeNestedWithOuter } from './dispose.js';
 
 /**
  * Deep copy of a layers model: same topology, same layer names, copied weights. Used so that
@@ -12,7 +13,7 @@ export async function cloneModel(model: tf.LayersModel): Promise<tf.LayersModel>
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
-  const copy = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+  const copy = disposeNestedWithOuter(await tf.loadLayersModel(tf.io.fromMemory(saved!)));
   (copy as { name: string }).name = model.name;
   return copy;
 }

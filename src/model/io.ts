@@ -1,31 +1,64 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { oneLine } from '../util/errors.js';
 import { dirname, join, resolve, sep, basename } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { buildZooModel, zooNames } from './zoo.js';
 
-/** Resolve `dir` or `dir/model.json` to the model.json path, with a clear error when missing. */
+/**
+ * Parse a JSON file that claims to be a tfjs model.json: the object when it has a `modelTopology`,
+ * `undefined` when it is JSON of another kind. Invalid JSON throws naming the file (never quoting it).
+ */
+export function readModelJsonFile(path: string): (Partial<tf.io.ModelJSON> & { modelTopology: unknown }) | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    // JSON.parse quotes the text it choked on (raw bytes for a binary file): keep only the position.
+    const why = (err as Error).message.replace(/,? ?".*$/s, '').replace(/ in JSON$/, '');
+    throw new Error(`${path}: not valid JSON (${oneLine(why, 120)})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('modelTopology' in parsed)) return undefined;
+  return parsed as Partial<tf.io.ModelJSON> & { modelTopology: unknown };
+}
+
+/** The model JSON inside a folder: `model.json`, else the one `*.json` that holds a `modelTopology`. */
+function folderModelJson(dir: string, spec: string): string {
+  const json = join(dir, 'model.json');
+  if (existsSync(json)) return json;
+  const candidates = readdirSync(dir)
+    .filter((f) => f.toLowerCase().endsWith('.json'))
+    .map((f) => join(dir, f))
+    .filter((f) => {
+      try {
+        return statSync(f).isFile() && readModelJsonFile(f) !== undefined;
+      } catch {
+        return false;
+      }
+    });
+  if (candidates.length === 1) return candidates[0]!;
+  if (candidates.length > 1) {
+    throw new Error(`model folder ${spec} has no model.json and several model JSON files (${candidates.map((c) => basename(c)).join(', ')}): name one`);
+  }
+  throw new Error(`model folder ${spec} has no model.json (nor any other tfjs model JSON)`);
+}
+
+/**
+ * Resolve a model folder or JSON path to the model JSON file, with a clear error when missing. A
+ * folder's JSON is `model.json`, or the only `*.json` in it with a `modelTopology` (graph models are
+ * often shipped as e.g. `emotion.json`).
+ */
 export function modelJsonPath(pathOrDir: string): string {
   const p = resolve(pathOrDir);
   if (!existsSync(p)) throw new Error(`model not found: ${pathOrDir} does not exist`);
-  if (statSync(p).isDirectory()) {
-    const json = join(p, 'model.json');
-    if (!existsSync(json)) throw new Error(`model folder ${pathOrDir} has no model.json`);
-    return json;
-  }
+  if (statSync(p).isDirectory()) return folderModelJson(p, pathOrDir);
   return p;
 }
 
 /** Parse and sanity-check a model.json, naming the file and field on failure. */
 function readModelJson(jsonPath: string): tf.io.ModelJSON {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(jsonPath, 'utf8'));
-  } catch (err) {
-    throw new Error(`${jsonPath}: not valid JSON (${(err as Error).message})`);
-  }
-  const m = parsed as Partial<tf.io.ModelJSON>;
-  if (typeof m !== 'object' || m === null || typeof m.modelTopology !== 'object' || m.modelTopology === null) {
+  const m = readModelJsonFile(jsonPath);
+  if (!m || typeof m.modelTopology !== 'object' || m.modelTopology === null) {
     throw new Error(`${jsonPath}: field 'modelTopology' is missing or not an object`);
   }
   if (!Array.isArray(m.weightsManifest)) {
@@ -96,6 +129,10 @@ export function fileHandler(pathOrDir: string): tf.io.IOHandler {
         convertedBy: json.convertedBy,
         trainingConfig: json.trainingConfig,
         userDefinedMetadata: json.userDefinedMetadata,
+        // Graph models: input/output names and an optional initializer graph.
+        signature: json.signature,
+        modelInitializer: json.modelInitializer,
+        initializerSignature: json.initializerSignature,
         weightSpecs: specs,
         weightData: all.buffer,
       };
@@ -116,6 +153,9 @@ export function fileHandler(pathOrDir: string): tf.io.IOHandler {
         weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs ?? [] }],
       };
       if (artifacts.userDefinedMetadata) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
+      if (artifacts.signature) modelJson.signature = artifacts.signature;
+      if (artifacts.modelInitializer) modelJson.modelInitializer = artifacts.modelInitializer;
+      if (artifacts.initializerSignature) modelJson.initializerSignature = artifacts.initializerSignature;
       // Weights first, model.json last: a reader never sees a model.json whose weights are missing.
       writeFileAtomic(join(dir, weightsFile), data);
       writeJsonAtomic(join(dir, 'model.json'), modelJson);

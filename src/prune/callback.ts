@@ -51,9 +51,9 @@ export class PruningCallback implements TrainCallback {
     this.ranking = args.ranking ?? 'layer';
     this.schedules = this.targets.map((t) => {
       if (t.schedule) return scheduleFromConfig(t.schedule);
-      if (!args.schedule) throw new Error(`layer '${t.layer.name}': no schedule (give 'schedule' in the config entry or in the callback args)`);
+      if (!args.schedule) throw new Error(`layer '${t.path}': no schedule (give 'schedule' in the config entry or in the callback args)`);
       if (typeof args.schedule !== 'function') return args.schedule;
-      if (t.sparsity === undefined && t.granularity.type !== 'nm') throw new Error(`layer '${t.layer.name}': the schedule factory needs the entry's 'sparsity'`);
+      if (t.sparsity === undefined && t.granularity.type !== 'nm') throw new Error(`layer '${t.path}': the schedule factory needs the entry's 'sparsity'`);
       return args.schedule(t.sparsity ?? 0);
     });
   }
@@ -90,7 +90,7 @@ export class PruningCallback implements TrainCallback {
       }
     }
     for (const t of due) {
-      this.lastSparsity[`${t.layer.name}/${t.weight}`] = t.granularity.type === 'nm' ? 1 - t.granularity.n / t.granularity.m : sparsity.get(t)!;
+      this.lastSparsity[`${t.path}/${t.weight}`] = t.granularity.type === 'nm' ? 1 - t.granularity.n / t.granularity.m : sparsity.get(t)!;
     }
     applyMasks(this.model, this.current);
   }
@@ -100,9 +100,9 @@ export class PruningCallback implements TrainCallback {
     // saved. Rebuild them from the zeros so pruned weights cannot grow back before the next update.
     if (ctx.step === 0) return;
     this.targets.forEach((t) => {
-      if (this.current[t.layer.name]?.[t.weight]) return;
+      if (this.current[t.path]?.[t.weight]) return;
       const mask = tf.tidy(() => tf.cast(tf.notEqual(t.variable.read(), 0), 'float32'));
-      (this.current[t.layer.name] ??= {})[t.weight] = mask;
+      (this.current[t.path] ??= {})[t.weight] = mask;
     });
   }
 

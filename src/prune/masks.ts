@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Granularity, PruneTarget } from './config.js';
+import { leafLayers } from '../model/summary.js';
 import { findWeight } from './registry.js';
 
 /**
  * Pruning masks in NNI style: `masks[layerName][weightName]` is a 0/1 tensor of the weight's
- * shape. The caller owns the tensors ({@link disposeMasks}).
+ * shape (inside nested models the key is the layer's path, `outer/inner/name`). The caller owns the tensors ({@link disposeMasks}).
  */
 export type Masks = Record<string, Record<string, tf.Tensor>>;
 
@@ -110,29 +111,36 @@ export function nmMask(values: Float32Array, shape: number[], axis: number, n: n
   return mask;
 }
 
+/** One weight to mask, as plain values (see {@link computeValueMasks}). */
+export interface MaskTarget {
+  values: Float32Array;
+  shape: number[];
+  granularity: Granularity;
+  /** Input-feature axis, needed by N:M granularity. */
+  inputAxis: number | null;
+  /** Target sparsity (ignored for N:M, whose sparsity is 1 - n/m). */
+  sparsity: number;
+}
+
 /**
- * Compute masks for `targets` from their current values: each target goes to `sparsityOf(t)`
- * (TF-MOT count `max(round(n (1 - s)), 1)` of kept units, smallest |w| pruned first).
- * With `ranking: 'global'`, element/block targets sharing a sparsity are ranked together.
+ * 0/1 masks for plain weight values: each target goes to its sparsity (TF-MOT count
+ * `max(round(n (1 - s)), 1)` of kept units, smallest |w| pruned first). With `ranking: 'global'`,
+ * element/block targets sharing a sparsity are ranked together. Masks come back in target order.
  */
-export function computeMasks(targets: PruneTarget[], sparsityOf: (t: PruneTarget) => number, ranking: Ranking = 'layer'): Masks {
-  const masks: Masks = {};
-  const put = (t: PruneTarget, mask: Float32Array) => {
-    (masks[t.layer.name] ??= {})[t.weight] = tf.tensor(mask, (t.variable.shape as number[]));
-  };
-  const ranked: { t: PruneTarget; units: Units; s: number }[] = [];
-  for (const t of targets) {
-    const values = t.variable.read().dataSync() as Float32Array;
+export function computeValueMasks(targets: readonly MaskTarget[], ranking: Ranking = 'layer'): Float32Array[] {
+  const out: Float32Array[] = new Array(targets.length);
+  const ranked: { i: number; units: Units; s: number }[] = [];
+  targets.forEach((t, i) => {
     if (t.granularity.type === 'nm') {
-      put(t, nmMask(values, (t.variable.shape as number[]), t.inputAxis!, t.granularity.n, t.granularity.m));
-      continue;
+      out[i] = nmMask(t.values, t.shape, t.inputAxis!, t.granularity.n, t.granularity.m);
+      return;
     }
-    const units = t.granularity.type === 'block' ? blockUnits(values, (t.variable.shape as number[]), t.granularity) : elementUnits(values);
-    ranked.push({ t, units, s: sparsityOf(t) });
-  }
+    const units = t.granularity.type === 'block' ? blockUnits(t.values, t.shape, t.granularity) : elementUnits(t.values);
+    ranked.push({ i, units, s: t.sparsity });
+  });
   if (ranking === 'layer') {
-    for (const r of ranked) put(r.t, r.units.expand(topKMask(r.units.scores, keptCount(r.units.scores.length, r.s))));
-    return masks;
+    for (const r of ranked) out[r.i] = r.units.expand(topKMask(r.units.scores, keptCount(r.units.scores.length, r.s)));
+    return out;
   }
   const bySparsity = new Map<number, typeof ranked>();
   for (const r of ranked) bySparsity.set(r.s, [...(bySparsity.get(r.s) ?? []), r]);
@@ -147,17 +155,55 @@ export function computeMasks(targets: PruneTarget[], sparsityOf: (t: PruneTarget
     const keep = topKMask(all, keptCount(total, s));
     off = 0;
     for (const r of group) {
-      put(r.t, r.units.expand(keep.subarray(off, off + r.units.scores.length)));
+      out[r.i] = r.units.expand(keep.subarray(off, off + r.units.scores.length));
       off += r.units.scores.length;
     }
   }
+  return out;
+}
+
+/**
+ * Compute masks for `targets` from their current values: each target goes to `sparsityOf(t)`
+ * ({@link computeValueMasks} on the variables' values).
+ */
+export function computeMasks(targets: PruneTarget[], sparsityOf: (t: PruneTarget) => number, ranking: Ranking = 'layer'): Masks {
+  const plain = targets.map((t) => ({
+    values: t.variable.read().dataSync() as Float32Array,
+    shape: t.variable.shape as number[],
+    granularity: t.granularity,
+    inputAxis: t.inputAxis,
+    sparsity: t.granularity.type === 'nm' ? 0 : sparsityOf(t),
+  }));
+  const values = computeValueMasks(plain, ranking);
+  const masks: Masks = {};
+  targets.forEach((t, i) => {
+    (masks[t.path] ??= {})[t.weight] = tf.tensor(values[i]!, t.variable.shape as number[]);
+  });
   return masks;
+}
+
+/**
+ * The layer a mask key names: a leaf layer's path (`outer/inner/name` inside nested models) or,
+ * when unique, its bare name.
+ *
+ * @example
+ * layerOfKey(tm, 'sequential_1/model1/Conv1').getClassName(); // 'Conv2D'
+ */
+export function layerOfKey(model: tf.LayersModel, key: string): tf.layers.Layer {
+  const leaves = leafLayers(model);
+  const hit = leaves.find((l) => l.path === key) ?? (() => {
+    const byName = leaves.filter((l) => l.layer.name === key);
+    if (byName.length > 1) throw new Error(`mask '${key}': ${byName.length} nested layers have that name (${byName.map((l) => l.path).join(', ')}); key masks by path`);
+    return byName[0];
+  })();
+  if (!hit) throw new Error(`mask '${key}': model '${model.name}' has no such layer`);
+  return hit.layer;
 }
 
 /** Multiply each masked weight of `model` by its mask, in place (pruned weights become exactly 0). */
 export function applyMasks(model: tf.LayersModel, masks: Masks): void {
   for (const [layerName, weights] of Object.entries(masks)) {
-    const layer = model.getLayer(layerName);
+    const layer = layerOfKey(model, layerName);
     for (const [weight, mask] of Object.entries(weights)) {
       const v = findWeight(layer, weight);
       if (v.shape.join() !== mask.shape.join()) {

@@ -52,7 +52,7 @@ export async function sensitivityAnalysis(model: tf.LayersModel, data: TensorDat
   const base = await evaluate(model, data, { batchSize: args.batchSize });
   const baseline = { accuracy: base.accuracy!, loss: base.loss! };
   const byLayer = new Map<string, PruneTarget[]>();
-  for (const t of targets) byLayer.set(t.layer.name, [...(byLayer.get(t.layer.name) ?? []), t]);
+  for (const t of targets) byLayer.set(t.path, [...(byLayer.get(t.path) ?? []), t]);
   const rows: SensitivityRow[] = [];
   for (const [layer, ts] of byLayer) {
     const saved = ts.map((t) => tf.keep(t.variable.read().clone()));

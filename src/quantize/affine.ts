@@ -3,16 +3,18 @@ import { sizeOf, type AffineTensor } from './types.js';
 
 /** Options for {@link quantizeAffine}. */
 export interface AffineArgs {
-  /** Storage type: `int8` (q in -128..127, default) or `uint8` (0..255). */
-  dtype?: 'int8' | 'uint8';
+  /** Storage type: `int8` (q in -128..127, default), `uint8` (0..255) or `uint16` (0..65535). */
+  dtype?: 'int8' | 'uint8' | 'uint16';
   /**
    * Channel axis for per-channel scales (e.g. the last axis, the output channel of a Dense or
    * Conv2D kernel), or `null`/absent for one scale for the whole tensor. Negative counts from the end.
    */
   axis?: number | null;
+  /** Consecutive axes from `axis` forming the channel index (default 1; 2 for a depthwise kernel with multiplier > 1). */
+  axisCount?: number;
 }
 
-const RANGES = { int8: [-128, 127], uint8: [0, 255] } as const;
+const RANGES = { int8: [-128, 127], uint8: [0, 255], uint16: [0, 65535] } as const;
 
 /** Scale and zero point for values in [lo, hi]; the range is widened to contain 0 so 0 is exact. */
 function params(lo: number, hi: number, qmin: number, qmax: number): [number, number] {
@@ -26,16 +28,17 @@ function params(lo: number, hi: number, qmin: number, qmax: number): [number, nu
 }
 
 /**
- * Affine (asymmetric) 8-bit quantization with an integer zero point, so 0.0 maps to q == zeroPoint
+ * Affine (asymmetric) 8-bit (or 16-bit) quantization with an integer zero point, so 0.0 maps to q == zeroPoint
  * and pruned zeros stay exactly zero. Error bound per element: |x - dequantize(q)| <= scale / 2
  * (plus one float32 rounding).
  *
  * @example
  * const t = quantizeAffine(values, [784, 300], { dtype: 'int8', axis: -1 }); // per output channel
+ * const d = quantizeAffine(dw, [3, 3, 32, 2], { axis: 2, axisCount: 2 }); // depthwise: 64 channels
  */
 export function quantizeAffine(values: Float32Array, shape: number[], args: AffineArgs = {}): AffineTensor {
   const dtype = args.dtype ?? 'int8';
-  if (!(dtype in RANGES)) throw new Error(`affine quantization: dtype must be int8 or uint8, got '${dtype}'`);
+  if (!(dtype in RANGES)) throw new Error(`affine quantization: dtype must be int8, uint8 or uint16, got '${dtype}'`);
   const [qmin, qmax] = RANGES[dtype];
   if (values.length !== sizeOf(shape)) {
     throw new Error(`affine quantization: ${values.length} values do not match shape [${shape.join(', ')}]`);
@@ -45,7 +48,8 @@ export function quantizeAffine(values: Float32Array, shape: number[], args: Affi
   }
   let axis: number | null = args.axis ?? null;
   if (axis !== null && axis < 0) axis += shape.length;
-  const { stride, length } = axis === null ? { stride: values.length || 1, length: 1 } : channelLayout(shape, axis);
+  const axisCount = axis === null ? 1 : (args.axisCount ?? 1);
+  const { stride, length } = axis === null ? { stride: values.length || 1, length: 1 } : channelLayout(shape, axis, axisCount);
   const lo = new Float64Array(length).fill(Infinity);
   const hi = new Float64Array(length).fill(-Infinity);
   for (let i = 0; i < values.length; i++) {
@@ -61,12 +65,12 @@ export function quantizeAffine(values: Float32Array, shape: number[], args: Affi
     scales[c] = s;
     zeroPoints[c] = z;
   }
-  const q = dtype === 'int8' ? new Int8Array(values.length) : new Uint8Array(values.length);
+  const q = dtype === 'int8' ? new Int8Array(values.length) : dtype === 'uint8' ? new Uint8Array(values.length) : new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const c = Math.floor(i / stride) % length;
     const v = values[i]!;
     // Exact zeros are mapped explicitly (robust against -0 and rounding of zp).
     q[i] = v === 0 ? zeroPoints[c]! : Math.max(qmin, Math.min(qmax, Math.round(v / scales[c]!) + zeroPoints[c]!));
   }
-  return { kind: 'affine', shape: [...shape], dtype, q, scales, zeroPoints, axis };
+  return { kind: 'affine', shape: [...shape], dtype, q, scales, zeroPoints, axis, ...(axisCount > 1 ? { axisCount } : {}) };
 }

@@ -2,16 +2,26 @@ import { halfBitsToFloat32 } from './half.js';
 import { sizeOf, type AffineTensor, type QuantizedTensor } from './types.js';
 
 /**
- * Stride of one step along `axis` and the axis length, for per-channel addressing of a row-major
- * tensor: element i belongs to channel `Math.floor(i / stride) % length`.
+ * Stride of one channel step and the channel count, for per-channel addressing of a row-major
+ * tensor: element i belongs to channel `Math.floor(i / stride) % length`. The channel index runs
+ * over `count` consecutive axes from `axis` (a depthwise kernel [kh, kw, C, M]: axis 2, count 2,
+ * C*M channels).
+ *
+ * @example
+ * channelLayout([3, 3, 8, 2], 2, 2); // { stride: 1, length: 16 }
  */
-export function channelLayout(shape: readonly number[], axis: number): { stride: number; length: number } {
+export function channelLayout(shape: readonly number[], axis: number, count = 1): { stride: number; length: number } {
   if (!(Number.isInteger(axis) && axis >= 0 && axis < shape.length)) {
     throw new Error(`channel axis ${axis} is out of range for shape [${shape.join(', ')}]`);
   }
+  if (!(Number.isInteger(count) && count >= 1 && axis + count <= shape.length)) {
+    throw new Error(`channel axes ${axis}..${axis + count - 1} are out of range for shape [${shape.join(', ')}]`);
+  }
   let stride = 1;
-  for (let d = axis + 1; d < shape.length; d++) stride *= shape[d]!;
-  return { stride, length: shape[axis]! };
+  for (let d = axis + count; d < shape.length; d++) stride *= shape[d]!;
+  let length = 1;
+  for (let d = axis; d < axis + count; d++) length *= shape[d]!;
+  return { stride, length };
 }
 
 /** Dequantize one affine element; float32 rounding happens once, as in ONNX DequantizeLinear. */
@@ -23,7 +33,7 @@ function affineValues(t: AffineTensor): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = (t.q[i]! - z) * s;
     return out;
   }
-  const { stride, length } = channelLayout(t.shape, t.axis);
+  const { stride, length } = channelLayout(t.shape, t.axis, t.axisCount);
   for (let i = 0; i < out.length; i++) {
     const c = Math.floor(i / stride) % length;
     out[i] = (t.q[i]! - t.zeroPoints[c]!) * t.scales[c]!;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TensorDataset } from '../data/dataset.js';
+import { adaptBatch, modelInputShape } from '../model/input-shape.js';
 import type { CodebookTensor } from './types.js';
 
 /** Options for centroid fine-tuning after weight sharing (Deep Compression, section 3.3). */
@@ -64,6 +65,7 @@ export function fineTuneCentroids(model: tf.LayersModel, shared: SharedWeight[],
   if (args.data.size === 0) throw new Error('fine-tune: the training dataset is empty');
   if (shared.length === 0 || steps === 0) return { steps: 0, lossStart: NaN, lossEnd: NaN };
   const softmaxOut = outputsSoftmax(model);
+  const inShape = modelInputShape(model);
   const vars = shared.map((s) => s.variable.read() as tf.Variable);
   const losses: number[] = [];
   let step = 0;
@@ -74,7 +76,8 @@ export function fineTuneCentroids(model: tf.LayersModel, shared: SharedWeight[],
         continue;
       }
       const { value, grads } = tf.variableGrads(() => {
-        const out = model.apply(batch.xs, { training: false }) as tf.Tensor;
+        // [28, 28] vs [28, 28, 1] samples: the same reshape evaluate and training use.
+        const out = model.apply(adaptBatch(batch.xs, inShape, `model '${model.name}'`), { training: false }) as tf.Tensor;
         // A softmax head already gives probabilities; otherwise the output is logits.
         return softmaxOut
           ? tf.mean(tf.metrics.categoricalCrossentropy(batch.ys, out)).asScalar()

@@ -1,3 +1,4 @@
+import { channelLayout } from './dequantize.js';
 import { sizeOf, type QuantizedTensor, type QuantizedWeights } from './types.js';
 
 /** JSON form of {@link QuantizedWeights} (typed arrays as little-endian base64), e.g. a sidecar file. */
@@ -40,7 +41,16 @@ export function quantizedWeightsToJson(q: QuantizedWeights): QuantizedWeightsJso
         weights[name] = { kind: t.kind, shape: t.shape, bits: toBase64(t.bits) };
         break;
       case 'affine':
-        weights[name] = { kind: t.kind, shape: t.shape, dtype: t.dtype, axis: t.axis, q: toBase64(t.q), scales: Array.from(t.scales), zeroPoints: Array.from(t.zeroPoints) };
+        weights[name] = {
+          kind: t.kind,
+          shape: t.shape,
+          dtype: t.dtype,
+          axis: t.axis,
+          ...(t.axisCount && t.axisCount > 1 ? { axisCount: t.axisCount } : {}),
+          q: toBase64(t.q),
+          scales: Array.from(t.scales),
+          zeroPoints: Array.from(t.zeroPoints),
+        };
         break;
       case 'codebook':
         weights[name] = { kind: t.kind, shape: t.shape, bits: t.bits, centroids: Array.from(t.centroids), assignments: toBase64(t.assignments) };
@@ -66,16 +76,21 @@ export function quantizedWeightsFromJson(json: unknown): QuantizedWeights {
     if (w.kind === 'float16') {
       t = { kind: 'float16', shape, bits: typed(Uint16Array, w.bits, `'${name}'.bits`, n) };
     } else if (w.kind === 'affine') {
-      if (w.dtype !== 'int8' && w.dtype !== 'uint8') throw new Error(`quantized weights JSON: '${name}'.dtype must be int8 or uint8`);
+      if (w.dtype !== 'int8' && w.dtype !== 'uint8' && w.dtype !== 'uint16') throw new Error(`quantized weights JSON: '${name}'.dtype must be int8, uint8 or uint16`);
       const scales = Float32Array.from(w.scales as number[]);
       const zeroPoints = Int32Array.from(w.zeroPoints as number[]);
       const axis = w.axis as number | null;
-      const channels = axis === null ? 1 : shape[axis];
+      const axisCount = w.axisCount ?? 1;
+      if (axis !== null && !(Number.isInteger(axis) && axis >= 0 && Number.isInteger(axisCount) && (axisCount as number) >= 1 && axis + (axisCount as number) <= shape.length)) {
+        throw new Error(`quantized weights JSON: '${name}'.axis ${String(axis)} (axisCount ${String(axisCount)}) is out of range for shape [${shape.join(', ')}]`);
+      }
+      const channels = axis === null ? 1 : channelLayout(shape, axis, axisCount as number).length;
       if (scales.length !== channels || zeroPoints.length !== channels) {
         throw new Error(`quantized weights JSON: '${name}' needs ${channels} scales and zero points`);
       }
-      const q = w.dtype === 'int8' ? typed(Int8Array, w.q, `'${name}'.q`, n) : typed(Uint8Array, w.q, `'${name}'.q`, n);
-      t = { kind: 'affine', shape, dtype: w.dtype, axis, q, scales, zeroPoints };
+      const field = `'${name}'.q`;
+      const q = w.dtype === 'int8' ? typed(Int8Array, w.q, field, n) : w.dtype === 'uint8' ? typed(Uint8Array, w.q, field, n) : typed(Uint16Array, w.q, field, n);
+      t = { kind: 'affine', shape, dtype: w.dtype, axis, q, scales, zeroPoints, ...(axis !== null && axisCount !== 1 ? { axisCount: axisCount as number } : {}) };
     } else if (w.kind === 'codebook') {
       const centroids = Float32Array.from(w.centroids as number[]);
       const assignments = typed(Int16Array, w.assignments, `'${name}'.assignments`, n);

@@ -22,15 +22,20 @@ export interface AffineTensor {
   kind: 'affine';
   shape: number[];
   /** Storage type of `q`. */
-  dtype: 'int8' | 'uint8';
+  dtype: 'int8' | 'uint8' | 'uint16';
   /** Quantized values in row-major order. */
-  q: Int8Array | Uint8Array;
-  /** One scale (per tensor) or one per index along `axis`. Always > 0. */
+  q: Int8Array | Uint8Array | Uint16Array;
+  /** One scale (per tensor) or one per channel (index along `axis`, see `axisCount`). Always > 0. */
   scales: Float32Array;
   /** Same length as `scales`. */
   zeroPoints: Int32Array;
   /** Channel axis (non-negative) for per-channel quantization, or `null` for per tensor. */
   axis: number | null;
+  /**
+   * Consecutive axes from `axis` whose combined index is the channel (default 1). A depthwise
+   * kernel [kh, kw, C, M] with multiplier M > 1 has axis 2, axisCount 2: C*M channels.
+   */
+  axisCount?: number;
 }
 
 /**

@@ -1,8 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { loadLayersModelFromFiles } from '../model/io.js';
-import { loadContainer } from '../serialize/index.js';
+import { chooseInputScaling, type ChosenInputScaling } from '../data/scaling-metadata.js';
+import { scaleInputs } from '../data/transform.js';
+import { storedInputScaling } from '../model/describe.js';
+import { loadLayersModel } from '../model/load.js';
 import type { TrainCallback } from '../train/types.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { buildArch, isArchName, archNames } from './archs.js';
@@ -101,8 +103,25 @@ export async function runRecipe(recipe: Recipe, args: RunRecipeArgs = {}): Promi
   const plan = stagePlan(recipe);
   mkdirSync(outDir, { recursive: true });
 
+  // Fixed once: by the recipe, else by the first path-loaded model that stores one (checked as
+  // stages resolve their references), else the default when the data is first loaded.
+  let scaling: ChosenInputScaling | undefined = recipe.head.inputScaling
+    ? chooseInputScaling({ given: recipe.head.inputScaling, givenBy: 'recipe' })
+    : undefined;
+  const inputScaling = () => {
+    if (!scaling) {
+      scaling = chooseInputScaling({});
+      log(scaling.text);
+    }
+    return scaling.scaling;
+  };
   let loaded: Promise<RunData> | undefined;
-  const loadData = () => (loaded ??= loadRecipeData(data, baseDir, outDir));
+  const loadData = () =>
+    (loaded ??= loadRecipeData(data, baseDir, outDir).then((d) => {
+      const s = inputScaling();
+      return { ...d, train: scaleInputs(d.train, s), test: scaleInputs(d.test, s) };
+    }));
+  if (scaling) log(scaling.text);
   const dHash = dataHash(data, baseDir, outDir);
   const outputs: StageOutput[] = [];
   const reports: StageReport[] = [];
@@ -144,8 +163,25 @@ export async function runRecipe(recipe: Recipe, args: RunRecipeArgs = {}): Promi
       const allowed = kind.refKinds?.[field] ?? kind.refKinds?.['*'] ?? ['tfjs-layers'];
       refs[field] = resolveRef(i, field, spec, allowed);
     }
+    if (!scaling) {
+      for (const r of Object.values(refs)) {
+        let stored;
+        try {
+          stored = r.path && !r.output ? storedInputScaling(r.path) : undefined;
+        } catch (err) {
+          throw new Error(`stages[${i}].${stage.kind}: ${(err as Error).message}`);
+        }
+        if (stored) {
+          scaling = chooseInputScaling({ model: stored });
+          log(`${scaling.text}: ${r.label}`);
+          break;
+        }
+      }
+    }
+    // The scaling joins the hash only when set, so hashes of recipes without one are unchanged.
+    const scaled = recipe.head.inputScaling ? { inputScaling: recipe.head.inputScaling } : {};
     const hash = sha256(
-      stableJson({ v: FORMAT_VERSION, kind: stage.kind, name, config: stage.config, data: dHash, seed: recipe.head.seed, budget, refs: Object.fromEntries(Object.entries(refs).map(([k, r]) => [k, r.hash])) }),
+      stableJson({ v: FORMAT_VERSION, kind: stage.kind, name, config: stage.config, data: dHash, ...scaled, seed: recipe.head.seed, budget, refs: Object.fromEntries(Object.entries(refs).map(([k, r]) => [k, r.hash])) }),
     );
     const previous = readReport(dir);
     let upToDate = false;
@@ -182,6 +218,7 @@ export async function runRecipe(recipe: Recipe, args: RunRecipeArgs = {}): Promi
       seed: recipe.head.seed,
       progress,
       loadData,
+      inputScaling,
       ref: (field) => refs[field],
       refsOf: () => refs,
       loadModel: async (ref, opts) => {
@@ -189,11 +226,8 @@ export async function runRecipe(recipe: Recipe, args: RunRecipeArgs = {}): Promi
           const d = opts?.numClassesFrom ?? (await loadData()).train;
           return buildArch(ref.arch, { inputShape: d.xShape, numClasses: d.yShape[d.yShape.length - 1]!, seed: recipe.head.seed });
         }
-        const kindOf = ref.output?.kind;
-        let m: tf.LayersModel;
-        if (kindOf === 'container' || ref.path!.endsWith('.tfjsc')) m = await loadContainer(ref.path!);
-        else if (kindOf === 'onnx') throw new Error(`'${ref.label}' is an ONNX file; stages need a tfjs model`);
-        else m = await loadLayersModelFromFiles(ref.path!);
+        // The one loader: layers folders, containers and graph models (rebuilt as layers); ONNX refused.
+        const { model: m } = await loadLayersModel(ref.path!, { command: `stage '${name}' (${ref.label})` });
         (m as { name: string }).name = ref.label.replace(/[^\w.-]/g, '_');
         return m;
       },

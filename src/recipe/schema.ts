@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { inputScalingSpecSchema } from '../data/scaling-metadata.js';
 
 /*
  * Recipe-level schemas (data, budgets, top-level fields). Stage schemas live with their stage
@@ -149,6 +150,12 @@ export const recipeHeadSchema = z
     /** Seed of model init and data order. */
     seed: z.number().int().min(0).default(0),
     data: dataSchema,
+    /**
+     * How every stage scales the data from raw 0..255: a preset (`0..1`, `0..255`, `-1..1`,
+     * `imagenet`), `{ scale, offset }` or `{ mean: [...], std: [...] }`. Default: the scaling stored
+     * in the first model the recipe reads from a path, else 0..1. Written into every saved model.
+     */
+    inputScaling: inputScalingSpecSchema.optional(),
     budgets: z.object({ default: budgetSchema.optional(), tiny: budgetSchema.optional(), full: budgetSchema.optional() }).strict().default({}),
     stages: z.array(z.unknown(), { error: 'expected a list of stages' }).min(1, { error: 'expected at least one stage' }),
   })

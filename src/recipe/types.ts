@@ -1,3 +1,4 @@
+import type { InputScaling } from '../data/transform.js';
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import type { TensorDataset } from '../data/dataset.js';
@@ -93,8 +94,10 @@ export interface StageContext {
   cacheDir: string;
   seed: number;
   progress: boolean;
-  /** Loads data on first use. */
+  /** Loads data on first use (scaled by {@link StageContext.inputScaling}). */
   loadData(): Promise<RunData>;
+  /** The run's input scaling: the recipe's `inputScaling` > a path-loaded model's metadata > 0..1. */
+  inputScaling(): InputScaling;
   /** The reference named by `field` (resolved before the stage ran, for hashing). */
   ref(field: string): ResolvedRef | undefined;
   /** Every resolved reference of this stage, by field. */

@@ -4,5 +4,5 @@
  * @example
  * const model = await tf.loadLayersModel(fromContainer(new Uint8Array(await res.arrayBuffer())));
  */
-export { fromContainer, unpackModel, unpackArtifacts, readContainer, decodeTensor, type UnpackArgs, type ParsedContainer } from './decoder.js';
+export { fromContainer, unpackModel, unpackArtifacts, isGraphArtifacts, readContainer, decodeTensor, type UnpackArgs, type ParsedContainer } from './decoder.js';
 export { CONTAINER_EXTENSION, CONTAINER_VERSION, type ContainerManifest, type TensorEntry } from './format.js';

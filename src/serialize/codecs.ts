@@ -1,7 +1,7 @@
 import { dequantize, channelLayout } from '../quantize/dequantize.js';
 import { exactHalfBits, halfBitsToFloat32 } from '../quantize/half.js';
 import type { QuantizedTensor } from '../quantize/types.js';
-import { bytesOf, wordsOf } from './bytes.js';
+import { bytesOf, concatBytes, wordsOf } from './bytes.js';
 import { packBits, shuffleBytes, unpackBits, unshuffleBytes } from './bitpack.js';
 
 /** Manifest description of a value stream: `kind` picks the codec, the rest are its parameters. */
@@ -208,44 +208,55 @@ const codebook: ValueCodec = {
   },
 };
 
+/** Bytes per stored code (and zero point) of an affine stream. */
+const codeBytes = (spec: ValueSpec) => (spec.dtype === 'uint16' ? 2 : 1);
+
 const affine: ValueCodec = {
   kind: 'affine',
   candidates(src) {
     const q = src.quant;
     if (q?.kind !== 'affine') return [];
     verifyRecord(src, q);
-    const { stride, length } = q.axis === null ? { stride: q.q.length || 1, length: 1 } : channelLayout(q.shape, q.axis);
-    const side = new Uint8Array(length * 5);
-    side.set(bytesOf(q.scales));
-    for (let c = 0; c < length; c++) side[length * 4 + c] = q.zeroPoints[c]! & 0xff;
-    const qb = bytesOf(q.q);
-    const zero = zeroMask(qb.length, (i) => q.q[i] === q.zeroPoints[Math.floor(i / stride) % length]);
+    const { stride, length } = q.axis === null ? { stride: q.q.length || 1, length: 1 } : channelLayout(q.shape, q.axis, q.axisCount);
+    const zps = q.dtype === 'uint16' ? Uint16Array.from(q.zeroPoints) : Uint8Array.from(q.zeroPoints, (z) => z & 0xff);
+    const side = concatBytes([bytesOf(q.scales), bytesOf(zps)]);
+    // Codes as stored: one byte each, or two (little-endian) for uint16.
+    const codes = q.dtype === 'uint16' ? (q.q as Uint16Array) : new Uint8Array(q.q.buffer, q.q.byteOffset, q.q.length);
+    const zero = zeroMask(codes.length, (i) => q.q[i] === q.zeroPoints[Math.floor(i / stride) % length]);
     return [{
       side,
       zero,
       streams(select) {
-        return [{ spec: { kind: 'affine', dtype: q.dtype, axis: q.axis, channels: length }, bytes: gather(qb, select) }];
+        // `axisCount` only when > 1, so per-channel records of older readers keep their exact manifest.
+        const span = q.axis !== null && (q.axisCount ?? 1) > 1 ? { axisCount: q.axisCount } : {};
+        return [{ spec: { kind: 'affine', dtype: q.dtype, axis: q.axis, ...span, channels: length }, bytes: bytesOf(gather(codes, select)) }];
       },
     }];
   },
   sideBytes(spec, shape, what) {
-    if (spec.dtype !== 'int8' && spec.dtype !== 'uint8') throw new Error(`${what}: affine dtype must be int8 or uint8, got ${JSON.stringify(spec.dtype)}`);
+    if (spec.dtype !== 'int8' && spec.dtype !== 'uint8' && spec.dtype !== 'uint16') {
+      throw new Error(`${what}: affine dtype must be int8, uint8 or uint16, got ${JSON.stringify(spec.dtype)}`);
+    }
     const channels = checkInt(spec, 'channels', 1, 2 ** 31, what);
     if (spec.axis === null) {
       if (channels !== 1) throw new Error(`${what}: per-tensor affine needs channels 1, got ${channels}`);
     } else {
       const axis = checkInt(spec, 'axis', 0, shape.length - 1, what);
-      if (shape[axis] !== channels) throw new Error(`${what}: affine axis ${axis} has ${shape[axis]} channels, ${channels} declared`);
+      const count = spec.axisCount === undefined ? 1 : checkInt(spec, 'axisCount', 2, shape.length - axis, what);
+      const have = channelLayout(shape, axis, count).length;
+      if (have !== channels) throw new Error(`${what}: affine axis ${axis}${count > 1 ? ` (${count} axes)` : ''} has ${have} channels, ${channels} declared`);
     }
-    return channels * 5;
+    return channels * (4 + codeBytes(spec));
   },
-  valueBytes: (_spec, stored) => stored,
+  valueBytes: (spec, stored) => stored * codeBytes(spec),
   decode(spec, side, values, positions, shape, what) {
     const channels = spec.channels as number;
     const scales = new Float32Array(side.slice(0, channels * 4).buffer);
-    const zps = spec.dtype === 'int8' ? new Int8Array(side.slice(channels * 4).buffer) : side.slice(channels * 4);
-    const qs = spec.dtype === 'int8' ? new Int8Array(values.buffer, values.byteOffset, values.length) : values;
-    const { stride, length } = spec.axis === null ? { stride: Infinity, length: 1 } : channelLayout(shape, spec.axis as number);
+    const zpBytes = side.slice(channels * 4);
+    const zps = spec.dtype === 'int8' ? new Int8Array(zpBytes.buffer) : spec.dtype === 'uint16' ? new Uint16Array(zpBytes.buffer) : zpBytes;
+    const own = values.slice();
+    const qs = spec.dtype === 'int8' ? new Int8Array(own.buffer) : spec.dtype === 'uint16' ? new Uint16Array(own.buffer) : own;
+    const { stride, length } = spec.axis === null ? { stride: Infinity, length: 1 } : channelLayout(shape, spec.axis as number, (spec.axisCount as number | undefined) ?? 1);
     for (let c = 0; c < channels; c++) {
       if (!(scales[c]! > 0 && Number.isFinite(scales[c]!))) throw new Error(`${what}: affine scale ${c} is ${scales[c]}, expected a finite positive number`);
     }

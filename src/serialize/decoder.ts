@@ -163,22 +163,34 @@ export function unpackArtifacts(input: Uint8Array | ArrayBuffer, args: UnpackArg
     ...(m.convertedBy !== undefined ? { convertedBy: m.convertedBy } : {}),
     ...(m.trainingConfig !== undefined ? { trainingConfig: m.trainingConfig as tf.io.TrainingConfig } : {}),
     ...(m.userDefinedMetadata !== undefined ? { userDefinedMetadata: m.userDefinedMetadata as tf.io.ModelArtifacts['userDefinedMetadata'] } : {}),
+    ...(m.signature !== undefined ? { signature: m.signature as object } : {}),
+    ...(m.modelInitializer !== undefined ? { modelInitializer: m.modelInitializer as object } : {}),
+    ...(m.initializerSignature !== undefined ? { initializerSignature: m.initializerSignature as object } : {}),
   };
 }
 
 /**
- * An IOHandler that loads a container from bytes, for `tf.loadLayersModel`. Pure TS + pako: works
- * in Node and in browsers (fetch the file as an ArrayBuffer first).
+ * An IOHandler that loads a container from bytes: `tf.loadLayersModel` for a layers container,
+ * `tf.loadGraphModel` for a graph container ({@link isGraphArtifacts} tells which). Pure TS +
+ * pako: works in Node and in browsers (fetch the file as an ArrayBuffer first).
  *
  * @example
  * const bytes = new Uint8Array(await (await fetch('model.tfjsc')).arrayBuffer());
- * const model = await tf.loadLayersModel(fromContainer(bytes));
+ * const model = await tf.loadLayersModel(fromContainer(bytes)); // or tf.loadGraphModel(...)
  */
 export function fromContainer(input: Uint8Array | ArrayBuffer, args: UnpackArgs = {}): tf.io.IOHandler {
   return { load: async () => unpackArtifacts(input, args) };
 }
 
+/** True when artifacts (e.g. from {@link unpackArtifacts}) hold a graph model rather than a layers model. */
+export function isGraphArtifacts(artifacts: tf.io.ModelArtifacts): boolean {
+  const topo = artifacts.modelTopology as { node?: unknown } | undefined;
+  return artifacts.format === 'graph-model' || Array.isArray(topo?.node);
+}
+
 /** Decode a container into a tf.LayersModel (weights bit-exact with the packed model). */
 export async function unpackModel(input: Uint8Array | ArrayBuffer, args: UnpackArgs = {}): Promise<tf.LayersModel> {
-  return tf.loadLayersModel(fromContainer(input, args));
+  const artifacts = unpackArtifacts(input, args);
+  if (isGraphArtifacts(artifacts)) throw new Error('the container holds a graph model: load it with tf.loadGraphModel(fromContainer(bytes))');
+  return tf.loadLayersModel({ load: async () => artifacts });
 }

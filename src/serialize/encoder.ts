@@ -7,6 +7,8 @@ import { deflateBytes } from './deflate.js';
 import { manifestDictionary } from './dictionary.js';
 import { CONTAINER_VERSION, writeHeader, type ContainerManifest, type ContainerModel, type TensorEntry } from './format.js';
 import { allLayouts, getLayout } from './layouts.js';
+import { splitWeights } from '../quantize/graph-weights.js';
+import { oneLine } from '../util/errors.js';
 
 /** Options for {@link packModel} / {@link packArtifacts}. */
 export interface PackArgs {
@@ -107,28 +109,23 @@ export function encodeTensor(src: TensorSource, level = 9): EncodedTensor {
   return best;
 }
 
-/** Split tfjs model artifacts into per-weight word arrays. */
+/**
+ * Split tfjs model artifacts into per-weight word arrays. Weights stored in tensorflowjs_converter's
+ * quantized format are stored as the float32 values tfjs decodes them to (so packing stays lossless).
+ */
 function weightSources(artifacts: tf.io.ModelArtifacts, quantized: QuantizedWeights): TensorSource[] {
-  const specs = artifacts.weightSpecs ?? [];
-  const data = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-  const known = new Set(specs.map((s) => s.name));
+  const weights = splitWeights(artifacts);
+  const known = new Set(weights.map((w) => w.name));
   for (const name of Object.keys(quantized)) {
-    if (!known.has(name)) throw new Error(`quantized record names weight '${name}', which the model does not have (weights: ${[...known].join(', ')})`);
+    if (!known.has(name)) throw new Error(`quantized record names weight '${name}', which the model does not have (weights: ${oneLine([...known].join(', '), 200)})`);
   }
-  const out: TensorSource[] = [];
-  let offset = 0;
-  for (const spec of specs) {
-    if (spec.dtype !== 'float32' && spec.dtype !== 'int32') {
-      throw new Error(`weight '${spec.name}': dtype ${spec.dtype} is not supported by the container (float32 and int32 are)`);
+  return weights.map((w) => {
+    if (w.dtype !== 'float32' && w.dtype !== 'int32') {
+      throw new Error(`weight '${w.name}': dtype ${w.dtype} is not supported by the container (float32 and int32 are)`);
     }
-    if (spec.quantization) throw new Error(`weight '${spec.name}': tfjs-converter quantized weights are not supported; load the model in float32 first`);
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    if (offset + 4 * n > data.byteLength) throw new Error(`weight '${spec.name}': weight data ends before this weight`);
-    out.push({ name: spec.name, shape: [...spec.shape], dtype: spec.dtype, words: new Uint32Array(data.slice(offset, offset + 4 * n)), quant: quantized[spec.name] });
-    offset += 4 * n;
-  }
-  if (offset !== data.byteLength) throw new Error(`weight data holds ${data.byteLength} bytes but the weight specs describe ${offset}`);
-  return out;
+    const words = new Uint32Array(w.values.buffer, w.values.byteOffset, w.values.length);
+    return { name: w.name, shape: [...w.shape], dtype: w.dtype, words, quant: quantized[w.name] };
+  });
 }
 
 /**
@@ -139,7 +136,7 @@ function weightSources(artifacts: tf.io.ModelArtifacts, quantized: QuantizedWeig
  */
 export function packArtifacts(artifacts: tf.io.ModelArtifacts, args: PackArgs = {}): Uint8Array {
   if (!artifacts.modelTopology) throw new Error('packArtifacts: artifacts have no modelTopology');
-  if (artifacts.modelTopology instanceof ArrayBuffer) throw new Error('packArtifacts: binary (GraphDef) topologies are not supported; pass a LayersModel');
+  if (artifacts.modelTopology instanceof ArrayBuffer) throw new Error('packArtifacts: binary (GraphDef protobuf) topologies are not supported; pass a JSON topology (tfjs layers or graph model)');
   const level = args.level ?? 9;
   const tensors: TensorEntry[] = [];
   const payloads: Uint8Array[] = [];
@@ -156,6 +153,10 @@ export function packArtifacts(artifacts: tf.io.ModelArtifacts, args: PackArgs = 
   if (artifacts.convertedBy !== undefined) model.convertedBy = artifacts.convertedBy;
   if (artifacts.trainingConfig !== undefined) model.trainingConfig = artifacts.trainingConfig;
   if (artifacts.userDefinedMetadata !== undefined) model.userDefinedMetadata = artifacts.userDefinedMetadata;
+  // Graph models: input/output names (GraphModel.execute resolves signature keys) and an initializer graph.
+  if (artifacts.signature !== undefined) model.signature = artifacts.signature;
+  if (artifacts.modelInitializer !== undefined) model.modelInitializer = artifacts.modelInitializer;
+  if (artifacts.initializerSignature !== undefined) model.initializerSignature = artifacts.initializerSignature;
   return assembleContainer({ format: 'tfjs-compress-container', model, tensors }, concatBytes(payloads), level);
 }
 

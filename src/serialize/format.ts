@@ -38,7 +38,11 @@ export interface TensorEntry {
   values: ValueSpec;
 }
 
-/** The model part of a tfjs model.json, minus the weights manifest. */
+/**
+ * The model part of a tfjs model.json, minus the weights manifest: a layers model (`format`
+ * absent or `layers-model`, Keras JSON topology) or a graph model (`format: 'graph-model'`,
+ * GraphDef JSON with a `node` array, plus its `signature`).
+ */
 export interface ContainerModel {
   modelTopology: unknown;
   format?: string;
@@ -46,6 +50,11 @@ export interface ContainerModel {
   convertedBy?: string | null;
   trainingConfig?: unknown;
   userDefinedMetadata?: unknown;
+  /** Graph models: the inputs/outputs signature. */
+  signature?: unknown;
+  /** Graph models: the initializer graph and its signature (hash tables). */
+  modelInitializer?: unknown;
+  initializerSignature?: unknown;
 }
 
 /** The JSON manifest (stored deflated after the header). */

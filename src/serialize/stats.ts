@@ -48,7 +48,7 @@ export function describeEncoding(e: TensorEntry): string {
   let values: string = v.kind;
   if (v.kind === 'f32' || v.kind === 'f16') values += v.shuffle ? '(shuffled)' : '';
   else if (v.kind === 'codebook') values += `(k=${v.k},${v.bits}b,${v.packing}${v.zeroSlot ? ',zero-slot' : ''})`;
-  else if (v.kind === 'affine') values += `(${v.dtype},${v.axis === null ? 'per-tensor' : `axis ${v.axis}`})`;
+  else if (v.kind === 'affine') values += `(${v.dtype},${v.axis === null ? 'per-tensor' : v.axisCount ? `axes ${v.axis}..${v.axis as number + (v.axisCount as number) - 1}` : `axis ${v.axis}`})`;
   return `${values} + ${e.layout}${e.compression === 'deflate' ? ' + deflate' : ''}`;
 }
 
@@ -84,6 +84,8 @@ export function artifactSize(artifacts: tf.io.ModelArtifacts): ArtifactSize {
     format: artifacts.format,
     generatedBy: artifacts.generatedBy,
     convertedBy: artifacts.convertedBy,
+    signature: artifacts.signature,
+    userDefinedMetadata: artifacts.userDefinedMetadata,
     weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
   };
   const json = new TextEncoder().encode(JSON.stringify(modelJson));

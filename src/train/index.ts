@@ -1,6 +1,6 @@
 export { train, crossEntropyLoss } from './loop.js';
 export { evaluate } from './evaluate.js';
-export type { EvaluateArgs } from './evaluate.js';
+export type { EvaluateArgs, EvaluableModel } from './evaluate.js';
 export { EarlyStopping, ReduceLROnPlateau, LearningRateScheduler, exponentialDecay, LambdaCallback } from './callbacks.js';
 export type { MonitorArgs } from './callbacks.js';
 export { ProgressBar } from './progress.js';

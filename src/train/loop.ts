@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, TensorDataset } from '../data/dataset.js';
+import { adaptBatch, adaptSampleShape, modelInputShape } from '../model/input-shape.js';
 import { loadCheckpoint, saveCheckpoint, fingerprintOf } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
 import { countCorrect, crossEntropyFor } from './metrics.js';
@@ -11,15 +12,15 @@ import type { Logs, LossFn, TrainArgs, TrainCallback, TrainContext, TrainResult 
 export function crossEntropyLoss(model: tf.LayersModel): LossFn {
   const ce = crossEntropyFor(model);
   return (m: tf.LayersModel, batch: Batch) => {
-    const out = m.apply(batch.xs, { training: true }) as tf.Tensor;
+    const out = m.apply(adaptBatch(batch.xs, modelInputShape(m), `model '${m.name}'`), { training: true }) as tf.Tensor;
     return { loss: ce(batch.ys, out), parts: { correct: countCorrect(batch.ys, out) } };
   };
 }
 
 function checkShapes(model: tf.LayersModel, data: TensorDataset): void {
   const inShape = model.inputs[0]!.shape.slice(1);
-  const ok = inShape.length === data.xShape.length && inShape.every((d, i) => d === null || d === data.xShape[i]);
-  if (!ok) {
+  // Samples that differ from the input only by unit dims are reshaped per batch (adaptBatch).
+  if (!adaptSampleShape(data.xShape, inShape)) {
     throw new Error(`dataset samples have shape [${data.xShape}] but model '${model.name}' expects inputs of shape [${inShape.map((d) => d ?? '?')}]`);
   }
   const outShape = model.outputs[0]!.shape.slice(1);

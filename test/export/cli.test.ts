@@ -1,26 +1,14 @@
-import { Command } from 'commander';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerExportCommand } from '../../src/cli/commands/export.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../helpers/backend.js';
+import { runExportCli } from './cli-helpers.js';
 import { onnxCheck } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'export-cli-'));
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command('tfjs-compress').exitOverride();
-  registerExportCommand(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(['node', 'tfjs-compress', 'export', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+const run = runExportCli;
 
 beforeAll(async () => {
   await useBackend();

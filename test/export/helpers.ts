@@ -37,3 +37,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/**
+ * Dispose a model and every nested model in it. Stock tfjs 4.22 deserialises a nested Sequential
+ * whose first layer has a batch_input_shape with refCount 2, so `model.dispose()` alone leaves its
+ * weights alive (tm-nail-biting-mobilenet's head keeps 3 tensors).
+ */
+export function disposeModel(model: tf.LayersModel): void {
+  const nested: tf.LayersModel[] = [];
+  const walk = (m: tf.LayersModel) => m.layers.forEach((l) => l instanceof tf.LayersModel && (nested.push(l), walk(l)));
+  walk(model);
+  model.dispose();
+  const refs = (m: tf.LayersModel) => (m as unknown as { _refCount: number })._refCount;
+  for (const m of nested) while (refs(m) > 0) m.dispose();
+}

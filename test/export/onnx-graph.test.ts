@@ -90,8 +90,8 @@ describe('graph model -> ONNX (stretch)', () => {
     model.dispose();
   });
 
-  it('the CLI exports a graph model folder to ONNX', async () => {
-    const model = await graphNet();
+  /** Save a graph model as a folder (model.json + weights.bin), as tensorflowjs_converter writes it. */
+  async function graphFolder(model: GraphModel): Promise<string> {
     let art: tf.io.ModelArtifacts | undefined;
     await model.save(tf.io.withSaveHandler(async (a) => ((art = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
     const dir = mkdtempSync(join(tmpdir(), 'graph-cli-'));
@@ -100,19 +100,51 @@ describe('graph model -> ONNX (stretch)', () => {
       join(dir, 'model.json'),
       JSON.stringify({ format: 'graph-model', modelTopology: art!.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: art!.weightSpecs }] }),
     );
+    return dir;
+  }
+
+  async function runExport(args: string[]): Promise<string> {
     const program = new Command('tfjs-compress').exitOverride();
     registerExportCommand(program);
     const lines: string[] = [];
     const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-    const out = join(dir, 'g.onnx');
     try {
-      await program.parseAsync(['node', 'x', 'export', '--model', dir, '--format', 'onnx', '--samples', '4', '--out', out]);
+      await program.parseAsync(['node', 'x', 'export', ...args]);
     } finally {
       spy.mockRestore();
     }
-    expect(lines.join('\n')).toMatch(/from a tfjs graph model[\s\S]*parity \(onnxruntime-node vs GraphModel.execute, 4 seeded random inputs\): max\|diff\| \S+ <= 0.0001 ok/);
+    return lines.join('\n');
+  }
+
+  it('the CLI exports a graph model folder through graph -> layers -> the layers exporter (ONNX and tfjs)', async () => {
+    const model = await graphNet();
+    const dir = await graphFolder(model);
+    const out = join(dir, 'g.onnx');
+    const text = await runExport(['--model', dir, '--format', 'onnx', '--samples', '4', '--out', out]);
+    expect(text).toMatch(/graph -> layers: \d+ layers, [\d,]+ params; parity \(layers vs GraphModel.execute, 4 MNIST test images\): max\|diff\| \S+ <= 0.00001 ok/);
+    expect(text).toMatch(/wrote .*g.onnx: ONNX opset 13 \(IR 8\), \d+ nodes, weights float32/);
+    expect(text).toMatch(/parity \(onnxruntime-node vs tfjs, 4 MNIST test images\): max\|diff\| \S+ <= 0.0001 ok/);
+    // The layers path also brings --nchw, --quantize and --format tfjs to graph models.
+    const q = await runExport(['--model', dir, '--format', 'onnx', '--nchw', '--quantize', 'int8', '--samples', '4', '--out', join(dir, 'q.onnx')]);
+    expect(q).toMatch(/weights int8, NCHW/);
+    const t = await runExport(['--model', dir, '--format', 'tfjs', '--samples', '4', '--out', join(dir, 'tfjs')]);
+    expect(t).toMatch(/parity \(stock tf.loadLayersModel vs original, 4 MNIST test images\): max\|diff\| 0.00e\+0/);
+    const check = onnxCheck([out, join(dir, 'q.onnx')]);
+    expect(check.status, check.out).toBe(0);
+    model.dispose();
+  });
+
+  it('a graph the conversion refuses falls back to the direct graph exporter', async () => {
+    // Division of two tensors has no stock tfjs layer, but the graph exporter has an ONNX Div.
+    const model = await graphNet({ name: 'odd', op: 'RealDiv', input: ['fc', 'fc'], attr: { T: f32 } });
+    const dir = await graphFolder(model);
+    const out = join(dir, 'g.onnx');
+    const text = await runExport(['--model', dir, '--format', 'onnx', '--samples', '4', '--out', out]);
+    expect(text).toMatch(/cannot convert graph model '.*': unsupported ops RealDiv x1 \(node 'odd': division of two tensors has no stock tfjs layer\): using the direct graph-op ONNX exporter/);
+    expect(text).toMatch(/from a tfjs graph model[\s\S]*parity \(onnxruntime-node vs GraphModel.execute, 4 seeded random inputs\): max\|diff\| \S+ <= 0.0001 ok/);
     const check = onnxCheck([out]);
     expect(check.status, check.out).toBe(0);
+    await expect(runExport(['--model', dir, '--format', 'tfjs', '--out', join(dir, 'tfjs')])).rejects.toThrow(/direct graph exporter only writes --format onnx without --quantize\/--nchw/);
     model.dispose();
   });
 });

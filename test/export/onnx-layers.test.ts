@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,25 @@ describe('ONNX export parity per layer family (onnxruntime-node vs tfjs, toleran
     expect(conv.initializerBytes).toBe(model.countParams() * 4);
     expect(conv.inputNames).toEqual(['a', 'b']);
     expect(conv.inputLayouts).toEqual(['tf', 'cf']);
+    model.dispose();
+  });
+
+  it('gaps converted graph models exposed: BatchNormalization axis [3] (Keras list form), DepthwiseConv2D dilationRate, Rescaling of int ids', async () => {
+    const L = tf.layers;
+    const x = tf.input({ shape: [6, 6, 3] });
+    const conv = L.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: tf.initializers.randomNormal({ seed: 1 }) }).apply(x) as tf.SymbolicTensor;
+    // Keras writes `axis: [3]`; tfjs runs it (the list coerces to 3) and getConfig() keeps the list.
+    const bn = L.batchNormalization({ axis: [3] as unknown as number, epsilon: 0, movingMeanInitializer: tf.initializers.randomNormal({ seed: 2 }), gammaInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 3 }) });
+    const y = bn.apply(conv) as tf.SymbolicTensor;
+    expect(bn.getConfig().axis).toEqual([3]);
+    // tfjs 4.22's DepthwiseConv2D ignores dilationRate: the export must compute what tfjs computes.
+    const dw = L.depthwiseConv2d({ kernelSize: 3, dilationRate: 2, padding: 'same', depthwiseInitializer: tf.initializers.randomNormal({ seed: 4 }) }).apply(y) as tf.SymbolicTensor;
+    const ids = tf.input({ shape: [2], dtype: 'int32' });
+    const f = L.dense({ units: 3 }).apply(L.rescaling({ scale: 0.5, offset: 1 }).apply(ids) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: [x, ids], outputs: [dw, f] });
+    const { report } = await exportOnnx(model, { verify: { samples: 4 } });
+    expect(report.verify!.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+    expect(report.opCounts.Cast).toBe(1);
     model.dispose();
   });
 

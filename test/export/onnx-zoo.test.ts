@@ -100,11 +100,11 @@ describe('ONNX export of the zoo on real MNIST inputs', () => {
 
 describe('ONNX export failures write nothing', () => {
   it('an unsupported layer fails before writing, naming the layer and the supported classes', async () => {
-    const i = tf.input({ shape: [5, 3] });
-    const h = tf.layers.simpleRNN({ units: 4, name: 'my_rnn' }).apply(i) as tf.SymbolicTensor;
+    const i = tf.input({ shape: [4, 4, 4, 1] });
+    const h = tf.layers.conv3d({ filters: 2, kernelSize: 3, name: 'my_conv3d' }).apply(i) as tf.SymbolicTensor;
     const model = tf.model({ inputs: i, outputs: tf.layers.dense({ units: 2 }).apply(h) as tf.SymbolicTensor });
-    const out = join(dir, 'rnn.onnx');
-    await expect(saveOnnx(model, out)).rejects.toThrow(/'my_rnn' \(SimpleRNN\).*Supported layer classes: .*Conv2D.*Dense/);
+    const out = join(dir, 'conv3d.onnx');
+    await expect(saveOnnx(model, out)).rejects.toThrow(/'my_conv3d' \(Conv3D\).*Supported layer classes: .*Conv2D.*Dense/);
     expect(existsSync(out)).toBe(false);
     model.dispose();
   });

@@ -110,7 +110,7 @@ describe('config list validation', () => {
   it.each([
     [[{ opNames: ['dense_9'], sparsity: 0.5 }], /configList\[0\]\.opNames: 'dense_9' matches no layer; the model has: input \(InputLayer\), flatten \(Flatten\), dense_1 \(Dense\)/],
     [[{ opTypes: ['Dense'], sparsity: 1.5 }], /configList\[0\]\.sparsity: sparsity must be < 1/],
-    [[{ opTypes: ['Dense'], sparse_ratio: 0.5 }], /configList\[0\]: Unrecognized key.*sparse_ratio/],
+    [[{ opTypes: ['Dense'], sparse_threshold: 0.5 }], /configList\[0\]: Unrecognized key.*sparse_threshold/],
     [[{ sparsity: 0.5 }], /needs at least one selector/],
     [[{ opTypes: ['Dense'] }], /needs 'sparsity'/],
     [[{ opTypes: ['Dense'], sparsity: 0.5, granularity: 'rows' }], /configList\[0\]\.granularity: granularity must be 'element', 'N:M'/],

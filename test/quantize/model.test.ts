@@ -91,7 +91,8 @@ describe('quantizeModel', () => {
     ok.model.dispose();
     const tensors = tf.memory().numTensors;
     // 2-bit sharing (4 shared values per layer) of a net this small costs real accuracy.
-    await expect(quantizeModel(trained, { mode: 'codebook', bits: 2, validation: test, maxAccuracyDrop: 1 })).rejects.toThrow(/accuracy dropped .* more than maxAccuracyDrop 1/);
+    // The reconstruction guard is off: it would keep the worst tensors at higher precision.
+    await expect(quantizeModel(trained, { mode: 'codebook', bits: 2, maxTensorError: Infinity, validation: test, maxAccuracyDrop: 1 })).rejects.toThrow(/accuracy dropped .* more than maxAccuracyDrop 1/);
     expect(tf.memory().numTensors).toBe(tensors);
     await expect(quantizeModel(trained, { mode: 'int8', maxAccuracyDrop: 1 })).rejects.toThrow(/needs validation data/);
   });
@@ -102,9 +103,9 @@ describe('quantizeModel', () => {
         const { xs, ys } = train.take(1000).toTensors();
         return tf.losses.softmaxCrossEntropy(ys, m.predict(xs) as tf.Tensor).dataSync()[0]!;
       });
-    const plain = await quantizeModel(trained, { mode: 'codebook', bits: 2 });
+    const plain = await quantizeModel(trained, { mode: 'codebook', bits: 2, maxTensorError: Infinity });
     const tensors = tf.memory().numTensors;
-    const tuned = await quantizeModel(trained, { mode: 'codebook', bits: 2, fineTune: { data: train, steps: 60, learningRate: 1e-3 } });
+    const tuned = await quantizeModel(trained, { mode: 'codebook', bits: 2, maxTensorError: Infinity, fineTune: { data: train, steps: 60, learningRate: 1e-3 } });
     expect(tuned.fineTune!.steps).toBe(60);
     expect(lossOf(tuned.model)).toBeLessThan(lossOf(plain.model) - 0.02);
     for (const name of Object.keys(plain.quantized)) {

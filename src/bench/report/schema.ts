@@ -40,6 +40,10 @@ export interface ModelReport {
   source: string;
   size: SizeReport;
   params?: ParamStats;
+  /** Every input, in feed order, as the bench fed it (random values of this dtype and range). */
+  inputs?: Array<{ name: string; shape: Array<number | null>; dtype: string; indexRange?: number }>;
+  /** Every output's name and shape for a batch of 1. */
+  outputs?: Array<{ name: string; shape: number[] }>;
   coldStart: ColdStart[];
   latency: LatencyResult[];
   quality?: Quality & { runtime: RuntimeName; dataset: string };

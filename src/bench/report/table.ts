@@ -1,7 +1,13 @@
 import { formatMs, latencyRows, sizeRows } from './format.js';
 import type { BenchReport } from './schema.js';
 
-function grid(header: string[], rows: string[][]): string {
+/**
+ * Aligned plain-text grid: first column left-aligned, the others right-aligned, a rule under the header.
+ *
+ * @example
+ * formatGrid(['model', 'bytes'], [['a', '12']]);
+ */
+export function formatGrid(header: string[], rows: string[][]): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]) => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
@@ -17,11 +23,18 @@ function grid(header: string[], rows: string[][]): string {
 export function formatTable(report: BenchReport): string {
   const out: string[] = [];
   const s = sizeRows(report);
-  out.push(grid(s.header, s.rows));
+  out.push(formatGrid(s.header, s.rows));
   const l = latencyRows(report);
-  if (l.header.length > 1) out.push('', grid(l.header, l.rows));
+  if (l.header.length > 1) out.push('', formatGrid(l.header, l.rows));
   const cold = report.models.flatMap((m) => m.coldStart.map((c) => `${m.name} ${c.runtime}: load ${formatMs(c.loadMs)} ms + first ${formatMs(c.firstInferenceMs)} ms`));
   if (cold.length) out.push('', 'cold start:', ...cold.map((c) => `  ${c}`));
+  const dims = (d: Array<number | null>) => `[${d.map((v) => v ?? '?').join(', ')}]`;
+  const io = report.models.flatMap((m) =>
+    m.inputs && m.outputs && (m.inputs.length > 1 || m.outputs.length > 1)
+      ? [`${m.name}: inputs ${m.inputs.map((i) => `${i.name} ${dims(i.shape)} ${i.dtype}${i.indexRange ? ` (ids < ${i.indexRange})` : ''}`).join(', ')}; outputs ${m.outputs.map((o) => `${o.name} ${dims(o.shape)}`).join(', ')}`]
+      : [],
+  );
+  if (io.length) out.push('', 'inputs and outputs:', ...io.map((k) => `  ${k}`));
   const skipped = report.models.flatMap((m) => m.skipped.map((k) => `${m.name} on ${k.runtime}: ${k.reason}`));
   if (skipped.length) out.push('', 'not measured:', ...skipped.map((k) => `  ${k}`));
   return out.join('\n');

@@ -78,6 +78,8 @@ const model = z.object({
     totalGzipBytes: z.number().int(),
   }),
   params: z.object({ params: z.number().int(), nonZero: z.number().int(), sparsity: z.number(), bytes: z.number().int(), layers: z.array(layer) }).optional(),
+  inputs: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().nullable()), dtype: z.string(), indexRange: z.number().int().optional() })).optional(),
+  outputs: z.array(z.object({ name: z.string(), shape: z.array(z.number().int()) })).optional(),
   coldStart: z.array(z.object({ runtime, loadMs: z.number(), firstInferenceMs: z.number(), totalMs: z.number() })),
   latency: z.array(latency),
   quality: z.discriminatedUnion('task', [classification, segmentation]).optional(),

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { benchModels, formatTable, parseRuntimes, writeReports, type HistoryCurve } from '../../bench/index.js';
-import { DATA_FORMS, loadDataArg, parsePositiveInt } from '../data-arg.js';
+import { modelDataFacts, type ModelDataFacts } from '../../model/describe.js';
+import { loadModel } from '../../model/load.js';
+import { addInputScalingOptions, DATA_FORMS, loadDataForModel, parsePositiveInt } from '../data-arg.js';
 
 function parseIntList(flag: string): (v: string) => number[] {
   return (v: string) =>
@@ -40,16 +42,26 @@ function readHistory(path: string): Record<string, HistoryCurve> {
   return out;
 }
 
+/** Input shape and stored scaling of the baseline (first) model: the data is loaded to fit it. */
+async function baselineFacts(spec: string): Promise<ModelDataFacts> {
+  const m = await loadModel(spec, { command: 'bench', accept: ['layers', 'graph', 'onnx'] });
+  try {
+    return modelDataFacts(m);
+  } finally {
+    if (m.kind !== 'onnx') m.model.dispose();
+  }
+}
+
 /**
  * `tfjs-compress bench <model...>`: size, latency, memory and quality side by side (first model
  * is the baseline), printed as a table and optionally written as JSON, Markdown and HTML.
  */
 export function registerBenchCommand(program: Command): void {
-  program
+  addInputScalingOptions(program
     .command('bench <model...>')
-    .description('compare models (folders, model.json, .tfjsc, .onnx, zoo:name; first = baseline): size, gzip, latency, memory, accuracy')
+    .description('compare models (layers or graph folders / model JSON, .tfjsc, .onnx, zoo:name; first = baseline): size, gzip, latency, memory, accuracy')
     .option('--data <spec>', `score quality on a test set: ${DATA_FORMS.join(' | ')}`)
-    .option('--limit <n>', 'test samples to score (default 1000)', parsePositiveInt('--limit'), 1000)
+    .option('--limit <n>', 'test samples to score (default 1000)', parsePositiveInt('--limit'), 1000))
     .option('--runtime <list>', 'runtimes: tfjs (active backend), tfjs-tensorflow, tfjs-wasm, tfjs-cpu, onnx', 'tfjs,onnx')
     .option('--batch <list>', 'batch sizes to time', parseIntList('--batch'), [1, 32])
     .option('--repeats <n>', 'timed runs per runtime and batch', parsePositiveInt('--repeats'), 50)
@@ -66,7 +78,8 @@ export function registerBenchCommand(program: Command): void {
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--no-progress', 'no progress bar')
     .action(async (models: string[], o) => {
-      const test = o.data ? (await loadDataArg(o.data, { limit: 1, testLimit: o.limit })).test : undefined;
+      const log = (line: string) => console.error(line);
+      const test = o.data ? (await loadDataForModel(o.data, o, await baselineFacts(models[0]!), { limit: 1, testLimit: o.limit, log })).test : undefined;
       const report = await benchModels({
         models,
         runtimes: parseRuntimes(o.runtime),

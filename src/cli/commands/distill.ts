@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { compareScratch, distill, distillLossNames, formatComparison, freezeTeacher, parseFeaturePair, teacherAccuracy } from '../../distill/index.js';
-import type { DistillResult, FeaturePair, LossSpec, TeacherModel } from '../../distill/index.js';
-import { isGraphModelFile, loadGraphModelFromFiles, resolveModel, saveLayersModel } from '../../model/io.js';
+import { compareScratch, distill, distillLossNames, formatComparison, freezeTeacher, parseFeaturePair, teacherAccuracy, TEACHER_OUTPUTS } from '../../distill/index.js';
+import type { DistillResult, FeaturePair, LossSpec, TeacherModel, TeacherOutputs } from '../../distill/index.js';
+import { saveLayersModel } from '../../model/io.js';
+import { loadLayersModel, loadModel } from '../../model/load.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
-import { DATA_FORMS, loadDataArg, parseNumber, parsePositiveInt } from '../data-arg.js';
+import { inputScalingFromMetadata, setModelInputScaling } from '../../data/scaling-metadata.js';
+import { modelInputShape } from '../../model/input-shape.js';
+import { addInputScalingOptions, DATA_FORMS, loadDataForModel, parseNumber, parsePositiveInt } from '../data-arg.js';
 
 /** `--loss logits,mse:0.5` -> [{name: 'logits', weight: 1}, {name: 'mse', weight: 0.5}]. */
 function parseLosses(spec: string): LossSpec[] {
@@ -18,9 +21,16 @@ function parseLosses(spec: string): LossSpec[] {
   });
 }
 
+/** Teacher: a layers or graph model, from files, a container or the zoo (ONNX and Keras refused in one line). */
 async function loadTeacher(spec: string, seed: number): Promise<TeacherModel> {
-  if (!spec.startsWith('zoo:') && isGraphModelFile(spec)) return loadGraphModelFromFiles(spec);
-  return resolveModel(spec, { seed });
+  const m = await loadModel(spec, { command: 'distill --teacher', accept: ['layers', 'graph'], seed });
+  if (m.kind === 'onnx') throw new Error(`distill --teacher: '${spec}' is an ONNX file`);
+  return m.model;
+}
+
+function parseTeacherOutputs(v: string): TeacherOutputs {
+  if (!(TEACHER_OUTPUTS as readonly string[]).includes(v)) throw new Error(`--teacher-outputs expects one of ${TEACHER_OUTPUTS.join(', ')}, got '${v}'`);
+  return v as TeacherOutputs;
 }
 
 function summary(name: string, r: DistillResult): Record<string, unknown> {
@@ -39,15 +49,16 @@ function summary(name: string, r: DistillResult): Record<string, unknown> {
  * twin) and save the student plus a JSON report.
  */
 export function registerDistillCommand(program: Command): void {
-  program
+  addInputScalingOptions(program
     .command('distill')
     .description(
       'knowledge distillation: train --student from a frozen --teacher (Hinton 2015). The teacher should be TRAINED: ' +
         'make one with `tfjs-compress train --arch mlp-big --out teacher` (a zoo: teacher is untrained, only useful for smoke tests)',
     )
-    .requiredOption('--teacher <path|zoo:name>', 'trained teacher: layers or graph model folder / model.json (or zoo:<name>, untrained)')
-    .requiredOption('--student <path|zoo:name>', 'student: zoo:<name> (fresh, seeded) or a layers model folder')
-    .option('--data <spec>', `dataset: ${DATA_FORMS.join(' | ')}`, 'mnist')
+    .requiredOption('--teacher <path|zoo:name>', 'trained teacher: layers or graph model folder / model JSON, or .tfjsc (or zoo:<name>, untrained)')
+    .requiredOption('--student <path|zoo:name>', 'student: zoo:<name> (fresh, seeded) or any tfjs model (graph models are rebuilt as layers models)')
+    .option('--teacher-outputs <kind>', `teacher output: ${TEACHER_OUTPUTS.join(' | ')} (auto: softmax detected, also behind Identity)`, parseTeacherOutputs, 'auto')
+    .option('--data <spec>', `dataset: ${DATA_FORMS.join(' | ')}`, 'mnist'))
     .option('--temperature <T>', 'softening temperature T > 0', parseNumber('--temperature'), 4)
     .option('--alpha <a>', 'weight of the HARD-label loss in [0, 1]; the soft loss gets 1 - alpha (keras.io convention)', parseNumber('--alpha'), 0.1)
     .option('--epochs <n>', 'epochs', parsePositiveInt('--epochs'), 3)
@@ -63,16 +74,20 @@ export function registerDistillCommand(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .requiredOption('--out <dir>', 'output folder: student model.json + weights.bin, report.json (scratch/ with --compare-scratch)')
     .action(async (o) => {
-      const { train: trainSet, test } = await loadDataArg(o.data, { limit: o.limit, testLimit: o.testLimit });
       const teacher = await loadTeacher(o.teacher, o.seed);
-      const student = await resolveModel(o.student, { seed: o.seed });
-      const teacherAcc = teacherAccuracy(freezeTeacher(teacher), test);
+      // The teacher's stored scaling and input size decide how the data is fed (a flag overrides).
+      const facts = { inputShape: modelInputShape(teacher), inputScaling: inputScalingFromMetadata(teacher, o.teacher) };
+      const { train: trainSet, test, scaling } = await loadDataForModel(o.data, o, facts, { limit: o.limit, testLimit: o.testLimit });
+      const { model: student, converted } = await loadLayersModel(o.student, { command: 'distill --student', seed: o.seed });
+      if (converted) console.log(`student ${o.student}: graph model rebuilt as ${converted.layers} layers (parity max|diff| ${converted.parity.maxAbsDiff.toExponential(2)})`);
+      const teacherAcc = teacherAccuracy(freezeTeacher(teacher, { outputs: o.teacherOutputs }), test);
       console.log(
         `distilling ${o.teacher} (test accuracy ${(teacherAcc * 100).toFixed(2)}%) into ${o.student} on ${o.data}: ` +
           `${trainSet.size} train / ${test.size} test samples, T=${o.temperature}, alpha=${o.alpha}, ${o.epochs} epoch(s)`,
       );
       const args = {
         teacher,
+        teacherOutputs: o.teacherOutputs as TeacherOutputs,
         student,
         data: trainSet,
         temperature: o.temperature,
@@ -95,10 +110,12 @@ export function registerDistillCommand(program: Command): void {
         const r = await compareScratch(args);
         distilled = r.distilled;
         scratch = r.scratch;
+        setModelInputScaling(r.scratchModel, scaling.scaling);
         await saveLayersModel(r.scratchModel, join(o.out, 'scratch'));
       } else {
         distilled = await distill(args);
       }
+      setModelInputScaling(student, scaling.scaling);
       await saveLayersModel(student, o.out);
       writeJsonAtomic(join(o.out, 'report.json'), {
         teacher: o.teacher,
@@ -107,6 +124,7 @@ export function registerDistillCommand(program: Command): void {
         trainSamples: trainSet.size,
         testSamples: test.size,
         teacherAccuracy: teacherAcc,
+        inputScaling: scaling.scaling,
         settings: distilled.settings,
         epochs: o.epochs,
         teacherHash: distilled.teacherHash,

@@ -5,15 +5,29 @@ import { saveLayersModel } from '../../model/io.js';
 import { train, evaluate, EarlyStopping, ReduceLROnPlateau, OPTIMIZER_NAMES } from '../../train/index.js';
 import type { TrainCallback } from '../../train/index.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
-import { DATA_FORMS, loadDataArg, parseNumber, parsePositiveInt } from '../data-arg.js';
+import { setModelInputScaling } from '../../data/scaling-metadata.js';
+import { addInputScalingOptions, DATA_FORMS, loadDataForModel, parseNumber, parsePositiveInt } from '../data-arg.js';
+
+function parseImageSize(v: string): [number, number] {
+  const dims = v.split(/[,x]/).map((d) => Number(d.trim()));
+  if (dims.length !== 2 || !dims.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`--image-size expects <height>,<width> positive integers, e.g. 64,64; got '${v}'`);
+  return dims as [number, number];
+}
+
+function parseChannels(v: string): 1 | 3 {
+  if (v !== '1' && v !== '3') throw new Error(`--channels expects 1 or 3, got '${v}'`);
+  return Number(v) as 1 | 3;
+}
 
 /** `tfjs-compress train`: train a zoo architecture on a dataset and save it (how users make a teacher). */
 export function registerTrainCommand(program: Command): void {
-  program
+  addInputScalingOptions(program
     .command('train')
     .description('train a zoo architecture and save it as a tfjs layers model (e.g. to make a teacher)')
     .requiredOption('--arch <name>', `zoo architecture: ${zooNames().join(', ')}`)
     .option('--data <spec>', `dataset: ${DATA_FORMS.join(' | ')}`, 'mnist')
+    .option('--image-size <h,w>', 'folder: data: decode images at this size (default 28,28)', parseImageSize)
+    .option('--channels <n>', 'folder: data: 1 (grayscale, default) or 3 (RGB)', parseChannels))
     .option('--epochs <n>', 'epochs', parsePositiveInt('--epochs'), 1)
     .option('--batch-size <n>', 'batch size', parsePositiveInt('--batch-size'), 128)
     .option('--optimizer <name>', `optimizer: ${OPTIMIZER_NAMES.join(', ')}`, 'adam')
@@ -26,7 +40,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .requiredOption('--out <dir>', 'output folder (model.json + weights.bin + report.json + checkpoint/)')
     .action(async (o) => {
-      const { train: trainSet, test } = await loadDataArg(o.data, { limit: o.limit, testLimit: o.testLimit });
+      const { train: trainSet, test, scaling } = await loadDataForModel(o.data, o, {}, { limit: o.limit, testLimit: o.testLimit, imageSize: o.imageSize, channels: o.channels });
       const model = buildZooModel(o.arch, { seed: o.seed, numClasses: trainSet.numClasses, inputShape: trainSet.xShape });
       const callbacks: TrainCallback[] = [];
       if (o.earlyStopping) callbacks.push(new EarlyStopping({ patience: o.earlyStopping, restoreBestWeights: true }));
@@ -47,6 +61,8 @@ export function registerTrainCommand(program: Command): void {
       if (result.resumedFromEpoch) console.log(`resumed from the checkpoint after epoch ${result.resumedFromEpoch}`);
       if (result.stopReason) console.log(`stopped: ${result.stopReason}`);
       const final = await evaluate(model, test);
+      // Later commands and recipes read the scaling back from model.json (flag > metadata > default).
+      setModelInputScaling(model, scaling.scaling);
       await saveLayersModel(model, o.out);
       writeJsonAtomic(join(o.out, 'report.json'), {
         arch: o.arch,
@@ -54,6 +70,7 @@ export function registerTrainCommand(program: Command): void {
         trainSamples: trainSet.size,
         testSamples: test.size,
         epochs: o.epochs,
+        inputScaling: scaling.scaling,
         history: result.history,
         samplesPerSecond: result.samplesPerSecond,
         test: final,

@@ -6,7 +6,8 @@ export type Attr =
   | { type: 'float'; value: number }
   | { type: 'ints'; value: number[] }
   | { type: 'floats'; value: number[] }
-  | { type: 'string'; value: string };
+  | { type: 'string'; value: string }
+  | { type: 'strings'; value: string[] };
 
 /** Attribute helpers: `{ axis: int(1), kernel_shape: ints([3, 3]) }`. */
 export const int = (value: number): Attr => ({ type: 'int', value });
@@ -18,6 +19,8 @@ export const ints = (value: number[]): Attr => ({ type: 'ints', value });
 export const floats = (value: number[]): Attr => ({ type: 'floats', value });
 /** STRING attribute. */
 export const str = (value: string): Attr => ({ type: 'string', value });
+/** STRINGS attribute (e.g. the activations of an LSTM). */
+export const strs = (value: string[]): Attr => ({ type: 'strings', value });
 
 /** Element types the exporter writes. */
 export type OnnxDType = 'float32' | 'float16' | 'int8' | 'int32' | 'int64';
@@ -173,6 +176,8 @@ function encodeAttr(name: string, a: Attr): object {
       return { name, type: AttrType.FLOATS, floats: a.value };
     case 'string':
       return { name, type: AttrType.STRING, s: new TextEncoder().encode(a.value) };
+    case 'strings':
+      return { name, type: AttrType.STRINGS, strings: a.value.map((v) => new TextEncoder().encode(v)) };
   }
 }
 

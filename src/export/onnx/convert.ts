@@ -86,6 +86,15 @@ export function irVersionFor(opset: number): number {
 }
 
 /**
+ * The model's user-defined metadata (input scaling, conversion provenance) as ONNX metadata_props,
+ * one entry per top-level key with a JSON value, so settings carried by the model reach ONNX users.
+ */
+function metadataProps(model: tf.LayersModel): { key: string; value: string }[] {
+  const meta = model.getUserDefinedMetadata() as Record<string, unknown> | undefined;
+  return Object.entries(meta ?? {}).map(([key, v]) => ({ key, value: JSON.stringify(v) }));
+}
+
+/**
  * Convert a tfjs LayersModel (Sequential or functional) to ONNX bytes. No verification here; see
  * `exportOnnx` for the verified entry point.
  */
@@ -144,22 +153,28 @@ export function convertToOnnx(model: tf.LayersModel, args: ConvertArgs = {}): Co
     return scope.get(t.id)!;
   };
 
-  const outputLayouts: ('tf' | 'cf')[] = [];
-  const taken = new Set(inputNames);
-  const graphOutputs = model.outputs.map((t, i) => {
+  // Every output is resolved (and put in its layout) before any is renamed: a later output's
+  // layers may consume an earlier output's value by its internal name (multi-output models that
+  // expose intermediate tensors, e.g. a generator listing its hidden layers as outputs).
+  const finals = model.outputs.map((t) => {
     let v = resolve(t, values);
-    const want = args.nchw && v.shape.length >= 3 ? 'cf' : 'tf';
-    v = ctx.toLayout(v, want);
-    if (v.flatOf) v = ctx.toLayout(v, 'tf');
-    outputLayouts.push(v.layout);
+    v = ctx.toLayout(v, args.nchw && v.shape.length >= 3 ? 'cf' : 'tf');
+    return v.flatOf ? ctx.toLayout(v, 'tf') : v;
+  });
+  const outputLayouts = finals.map((v) => v.layout);
+  const taken = new Set(inputNames);
+  const renamed = new Map<string, string>();
+  const graphOutputs = finals.map((v, i) => {
     let name = outputNames[i]!;
     // A repeated output name, or one equal to an input name, gets a fresh unique name.
     if (!outputNameSet.has(name) || taken.has(name)) name = ctx.b.unique(name);
-    if (taken.has(v.name) || ctx.b.initializers.some((x) => x.name === v.name)) {
+    const src = renamed.get(v.name) ?? v.name;
+    if (taken.has(src) || ctx.b.initializers.some((x) => x.name === src)) {
       // The value is a graph input or an earlier output (or a constant): give this output its own Identity.
-      ctx.b.nodeWithOutputs('Identity', [v.name], {}, `${name}/identity`, [name]);
+      ctx.b.nodeWithOutputs('Identity', [src], {}, `${name}/identity`, [name]);
     } else {
-      ctx.b.renameReserved(v.name, name);
+      ctx.b.renameReserved(src, name);
+      renamed.set(v.name, name);
     }
     taken.add(name);
     return valueInfo(name, v.dtype, physicalShape(v));
@@ -172,6 +187,7 @@ export function convertToOnnx(model: tf.LayersModel, args: ConvertArgs = {}): Co
     producerName: 'tfjs-compress',
     producerVersion: '0.1.0',
     docString: `exported from tfjs model '${model.name}'`,
+    metadataProps: metadataProps(model),
     graph: ctx.b.toGraphProto(model.name || 'model', graphInputs, graphOutputs),
   };
   const T = modelProtoType();

@@ -10,7 +10,7 @@ export type { OnnxConverter, ConverterArgs } from './registry.js';
 export { ConvertContext, quantizeInt8PerAxis, permuteWeight, physicalShape } from './context.js';
 export type { OnnxValue, Layout, OnnxWeightMode, WeightRef, WeightTransform, KernelArgs } from './context.js';
 export { applyActivation, supportedActivations } from './converters/index.js';
-export { int, float, ints, floats, str } from './builder.js';
+export { int, float, ints, floats, str, strs } from './builder.js';
 export type { Attr } from './builder.js';
 export { ONNX_PROTO, modelProtoType } from './schema.js';
 export * from './graph/index.js';

@@ -43,19 +43,36 @@ export interface VerifyReport {
  */
 export const WEIGHT_ONLY_INT8_SESSION: ort.InferenceSession.SessionOptions = { extra: { session: { disable_quant_qdq: '1' } } };
 
-/** Default inputs: uniform [0, 1), or valid integer ids for inputs feeding an Embedding layer. */
+const RECURRENT = new Set(['LSTM', 'GRU', 'SimpleRNN', 'Bidirectional']);
+
+/** Layers of `model` that take the model input `t` directly. */
+function consumersOf(model: tf.LayersModel, t: tf.SymbolicTensor): tf.layers.Layer[] {
+  return model.layers.filter((l) => l.inboundNodes.some((nd) => (nd as unknown as { inputTensors: tf.SymbolicTensor[] }).inputTensors.some((x) => x.id === t.id)));
+}
+
+/**
+ * Default inputs: uniform [0, 1); valid integer ids for inputs feeding an Embedding layer; one-hot
+ * steps for sequences feeding a recurrent layer directly (what such inputs really are: dense
+ * random sequences drive a trained LSTM into a chaotic regime where even tfjs's cpu and wasm
+ * backends disagree by 1e-2, so they could not tell a wrong export from rounding).
+ */
 export function defaultInputs(model: tf.LayersModel, n: number, seed = 1): tf.Tensor[] {
   const rand = seededRandom(seed);
   return model.inputs.map((t) => {
     const shape = [n, ...(t.shape.slice(1) as number[])];
     const size = shape.reduce((a, b) => a * b, 1);
-    const emb = model.layers.find(
-      (l) => l.getClassName() === 'Embedding' && l.inboundNodes.some((nd) => (nd as unknown as { inputTensors: tf.SymbolicTensor[] }).inputTensors.some((x) => x.id === t.id)),
-    );
+    const users = consumersOf(model, t);
+    const emb = users.find((l) => l.getClassName() === 'Embedding');
     if (emb || t.dtype === 'int32') {
       const hi = emb ? (emb.getConfig().inputDim as number) : 10;
       const ids = Float32Array.from({ length: size }, () => Math.floor(rand() * hi));
       return tf.tensor(ids, shape, t.dtype === 'int32' ? 'int32' : 'float32');
+    }
+    const features = shape[shape.length - 1]!;
+    if (shape.length === 3 && users.some((l) => RECURRENT.has(l.getClassName()))) {
+      const data = new Float32Array(size);
+      for (let s = 0; s < size / features; s++) data[s * features + Math.floor(rand() * features)] = 1;
+      return tf.tensor(data, shape);
     }
     return tf.tensor(Float32Array.from({ length: size }, () => rand()), shape);
   });
@@ -113,7 +130,10 @@ export async function verifyOnnx(model: tf.LayersModel, conv: ConvertedModel, ar
     if (xs.length !== model.inputs.length) throw new Error(`verify.inputs: model has ${model.inputs.length} inputs, got ${xs.length} tensors`);
     const feeds: Record<string, ort.Tensor> = {};
     xs.forEach((x, i) => {
-      const phys = tf.tidy(() => (conv.inputLayouts[i] === 'cf' ? tf.transpose(x, toCfPerm(x.rank)) : x.clone()));
+      // tfjs predict() turns a rank-1 batch into [N, 1] for a [null, 1] input: feed ONNX the same.
+      const fed = x.rank === 1 && model.inputs[i]!.shape.length === 2 ? x.reshape([-1, 1]) : x;
+      const phys = tf.tidy(() => (conv.inputLayouts[i] === 'cf' ? tf.transpose(fed, toCfPerm(fed.rank)) : fed.clone()));
+      if (fed !== x) fed.dispose();
       const data = phys.dataSync();
       feeds[conv.inputNames[i]!] =
         x.dtype === 'int32' ? new ort.Tensor('int32', Int32Array.from(data), phys.shape) : new ort.Tensor('float32', Float32Array.from(data), phys.shape);

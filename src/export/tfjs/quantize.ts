@@ -11,9 +11,12 @@ export interface EncodedWeight {
 }
 
 /**
- * Affine uint8/uint16 parameters as tensorflowjs_converter computes them: scale = (max - min) / qmax,
- * with min nudged to a multiple of scale so 0 is exactly representable (pruned zeros stay zero).
- * Every value's rounding error is at most scale / 2.
+ * Affine uint8/uint16 parameters as tensorflowjs_converter computes them: scale = (max - min) / qmax;
+ * when the range contains 0, min is nudged to a multiple of scale so 0 is exactly representable
+ * (pruned zeros stay zero). A range that excludes 0 (BN gammas and variances) keeps min as is:
+ * nudging it would shift the grid off the data and clip one end. Every in-range value's rounding
+ * error is at most scale / 2, and values already on such a grid (a model loaded from a uint8
+ * manifest) are re-encoded exactly.
  */
 export function affineParams(data: Float32Array, qmax: number): { scale: number; min: number } {
   let lo = Infinity;
@@ -24,6 +27,7 @@ export function affineParams(data: Float32Array, qmax: number): { scale: number;
   }
   if (!(hi > lo)) return { scale: 1, min: Number.isFinite(lo) ? lo : 0 };
   const scale = (hi - lo) / qmax;
+  if (lo > 0 || hi < 0) return { scale, min: lo };
   const zeroPoint = Math.round(-lo / scale);
   // -0 would serialise as 0 anyway; normalise so equality checks stay simple.
   return { scale, min: zeroPoint === 0 ? 0 : -zeroPoint * scale };

@@ -92,6 +92,8 @@ export async function buildTfjsFiles(
     convertedBy: 'tfjs-compress 0.1.0',
     modelTopology: art.modelTopology,
     ...(art.trainingConfig ? { trainingConfig: art.trainingConfig } : {}),
+    // Carried settings (input scaling, graph-conversion provenance) travel with the exported model.
+    ...(art.userDefinedMetadata ? { userDefinedMetadata: art.userDefinedMetadata } : {}),
     weightsManifest: [{ paths: shards.map((s) => s.name), weights: specs }],
   });
   return { modelJson, shards, weights: specs.length, quantizedWeights: quantized };

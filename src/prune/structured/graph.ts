@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 /**
  * A set of coupled channels: the output channels of one or more producer layers (Conv, Dense...)
@@ -124,6 +124,7 @@ export function buildDependencyGraph(model: tf.LayersModel): DependencyGraph & {
     const done = info.get(layer.name);
     if (done) return done;
     const cls = layer.getClassName();
+    if (layer instanceof tf.LayersModel) throw new Error(`layer '${layer.name}' is a nested model (${cls}): flatten it first with flattenNested() (planStructured does)`);
     const nodes = layer.inboundNodes;
     if (cls !== 'InputLayer' && nodes.length !== 1) {
       throw new Error(`layer '${layer.name}' (${cls}) is applied ${nodes.length} times; shared layers are not supported by structured pruning`);
@@ -168,10 +169,15 @@ export function buildDependencyGraph(model: tf.LayersModel): DependencyGraph & {
       role = 'channelwise';
       if ((cfg.depthMultiplier ?? 1) !== 1) opaque(`depthMultiplier ${String(cfg.depthMultiplier)} (only 1 is supported)`);
       else output = inputs[0]!;
+    } else if (cls === 'Softmax' || (cls === 'Activation' && CHANNEL_MIXING_ACTIVATIONS.has(String(cfg.activation)))) {
+      // A softmax head (separate layer in converted graph models) normalises over its channels:
+      // they stay whole, but that is no reason to refuse pruning the rest of the model.
+      role = 'passthrough';
+      for (const s of inputs[0]!.segments) groups[find(s.group)]!.pinned ??= `feeds '${layer.name}' (${cls}), which mixes channels`;
+      output = inputs[0]!;
     } else if (cls === 'Activation') {
       role = 'passthrough';
-      if (CHANNEL_MIXING_ACTIVATIONS.has(String(cfg.activation))) opaque(`activation '${String(cfg.activation)}' mixes channels`);
-      else output = inputs[0]!;
+      output = inputs[0]!;
     } else if (PASSTHROUGH.has(cls)) {
       role = 'passthrough';
       output = inputs[0]!;

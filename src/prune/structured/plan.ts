@@ -1,8 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
-import { parseConfigList, selectLayers } from '../config.js';
+import { parseConfigList, selectItems } from '../config.js';
 import type { ConfigEntryInput } from '../config.js';
 import { keptCount, topKMask } from '../masks.js';
 import type { Ranking } from '../masks.js';
+import { flattenNested, hasNestedModels } from './flatten.js';
+import type { FlatModel } from './flatten.js';
 import { buildDependencyGraph, PRODUCERS } from './graph.js';
 import type { ChannelGroup, DependencyGraph } from './graph.js';
 import { getImportance } from './importance.js';
@@ -45,6 +47,22 @@ export interface StructuredPlan {
   groups: GroupPlan[];
   /** Groups left whole, with the reason (pinned or not selected). */
   skipped: { producers: string[]; reason: string }[];
+  /**
+   * When the model held nested models: the flattened copy the plan (and {@link speedup}) works
+   * on. It holds tensors: release it with {@link disposePlan}.
+   */
+  flat?: FlatModel;
+}
+
+/**
+ * Release what a plan holds (the flattened copy of a nested model, if any).
+ *
+ * @example
+ * const plan = planStructured(tm, { ratio: 0.5 });
+ * try { small = await speedup(tm, plan); } finally { disposePlan(plan); }
+ */
+export function disposePlan(plan: StructuredPlan): void {
+  plan.flat?.model.dispose();
 }
 
 /**
@@ -56,21 +74,33 @@ export interface StructuredPlan {
  * const plan = planStructured(model, { ratio: 0.5, importance: 'l1' });
  */
 export function planStructured(model: tf.LayersModel, args: StructuredPlanArgs): StructuredPlan {
+  const flat = hasNestedModels(model) ? flattenNested(model) : undefined;
+  try {
+    return { ...planOn(flat?.model ?? model, flat?.paths, args), flat };
+  } catch (err) {
+    flat?.model.dispose();
+    throw err;
+  }
+}
+
+function planOn(model: tf.LayersModel, paths: Map<string, string> | undefined, args: StructuredPlanArgs): StructuredPlan {
   const graph = buildDependencyGraph(model);
   const importance = typeof args.importance === 'object' ? args.importance : getImportance(args.importance ?? 'l1');
   const ranking = args.ranking ?? 'layer';
   const ratioOf = new Map<string, number>();
   const excluded = new Set<string>();
   if (args.configList) {
-    const sel = selectLayers(model, parseConfigList(args.configList), (t) =>
+    // Layers of a flattened nested model are selected by their original path or bare name.
+    const items = model.layers.map((layer) => ({ name: paths?.get(layer.name) ?? layer.name, shortName: layer.name, type: layer.getClassName(), layer }));
+    const sel = selectItems(items, parseConfigList(args.configList), (t) =>
       t in PRODUCERS ? undefined : `'${t}' has no channels structured pruning removes; choose among ${Object.keys(PRODUCERS).join(', ')}`,
     );
-    for (const { layer, entry } of sel.chosen.values()) {
+    for (const { item: { layer }, entry } of sel.chosen.values()) {
       if (!(layer.getClassName() in PRODUCERS)) continue;
       if (entry.sparsity === undefined) throw new Error(`layer '${layer.name}': structured pruning needs 'sparsity' (fraction of channels removed) in its config entry`);
       ratioOf.set(layer.name, entry.sparsity);
     }
-    sel.excluded.forEach((n) => excluded.add(n));
+    for (const n of sel.excluded) excluded.add(items.find((i) => i.name === n)!.layer.name);
   } else {
     const r = args.ratio;
     if (!(typeof r === 'number' && r >= 0 && r < 1)) throw new Error(`structured pruning: ratio must be in [0, 1), got ${r}`);

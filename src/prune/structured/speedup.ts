@@ -39,7 +39,9 @@ function outputIndices(plan: StructuredPlan, li: LayerInfo): Int32Array | undefi
  * const small = await speedup(model, plan);
  */
 export async function speedup(model: tf.LayersModel, plan: StructuredPlan): Promise<tf.LayersModel> {
-  const json = model.toJSON(null, false) as unknown as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
+  // A nested model was planned on its flattened copy: the smaller model is built flat too.
+  const source = plan.flat?.model ?? model;
+  const json = source.toJSON(null, false) as unknown as { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
   for (const entry of json.config.layers) {
     const li = plan.graph.info.get(String(entry.config.name));
     if (!li) continue;
@@ -47,7 +49,7 @@ export async function speedup(model: tf.LayersModel, plan: StructuredPlan): Prom
     if (out) entry.config[PRODUCERS[entry.class_name]!] = out.length;
   }
   const small = await tf.models.modelFromJSON(json as unknown as tf.io.ModelJSON['modelTopology'] as never);
-  (small as { name: string }).name = model.name;
+  (small as { name: string }).name = source.name;
   for (const li of plan.graph.layers) {
     if (li.layer.weights.length === 0) continue;
     const cls = li.layer.getClassName();
@@ -87,6 +89,8 @@ export async function speedup(model: tf.LayersModel, plan: StructuredPlan): Prom
  * batch-norm parameters are left alone: whatever the removed channels compute, nothing reads it.
  */
 export function structuredMasks(plan: StructuredPlan): Masks {
+  // Keys are the layers' paths in the planned model (flattened nested models map back).
+  const key = (name: string) => plan.flat?.paths.get(name) ?? name;
   const masks: Masks = {};
   for (const li of plan.graph.layers) {
     if (li.role !== 'producer') continue;
@@ -104,14 +108,15 @@ export function structuredMasks(plan: StructuredPlan): Masks {
       const size = shape[axes.in]!;
       const mask = new Float32Array(shape.reduce((a, b) => a * b, 1));
       for (let i = 0; i < mask.length; i++) mask[i] = keepRow[Math.floor(i / inner) % size]!;
-      (masks[li.layer.name] ??= {})[name] = tf.tensor(mask, shape);
+      (masks[key(li.layer.name)] ??= {})[name] = tf.tensor(mask, shape);
     }
   }
   return masks;
 }
 
 /**
- * The reference a speed-up must match: a copy of `model` with {@link structuredMasks} applied.
+ * The reference a speed-up must match: a copy of `model` with {@link structuredMasks} applied
+ * (a nested model stays nested: its masks are keyed by path).
  */
 export async function maskedReference(model: tf.LayersModel, plan: StructuredPlan): Promise<tf.LayersModel> {
   const copy = await cloneModel(model);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { saveLayersModel } from '../../model/io.js';
+import { setModelInputScaling } from '../../data/scaling-metadata.js';
 import { evaluate } from '../../train/evaluate.js';
 import type { Logs } from '../../train/types.js';
 import { measureFiles, paramStats } from '../../bench/size.js';
@@ -39,6 +40,8 @@ export const modelRef = () => nonEmpty('a stage name, architecture name or model
 /** Save a layers model as this stage's output `name` (folder `<stage dir>/<name>/`). */
 export async function saveOutput(ctx: StageContext, model: tf.LayersModel, name: string, primary = false): Promise<StageOutput> {
   const dir = join(ctx.dir, name);
+  // The scaling the stage fed travels with the model, for later commands and recipes.
+  setModelInputScaling(model, ctx.inputScaling());
   await saveLayersModel(model, dir);
   return { name, kind: 'tfjs-layers', path: relative(ctx.outDir, dir), primary };
 }

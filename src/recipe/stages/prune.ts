@@ -7,6 +7,7 @@ import {
   PruningCallback,
   applyMasks,
   disposeMasks,
+  freezeBatchNorm,
   importanceNames,
   levelPrune,
   prunableClasses,
@@ -16,6 +17,7 @@ import {
   type Masks,
   type PruningSchedule,
 } from '../../prune/index.js';
+import { leafLayers } from '../../model/summary.js';
 import { train } from '../../train/loop.js';
 import type { TrainCallback, TrainResult } from '../../train/types.js';
 import { fraction01, positiveNumber, unitInterval } from '../schema.js';
@@ -89,7 +91,7 @@ function pruneOnFirstCall(inner: PolynomialDecay): PruningSchedule {
 
 function configList(c: PruneStageConfig, model: tf.LayersModel): ConfigEntryInput[] {
   // Default: every prunable layer class the model actually has (an unmatched selector is an error).
-  const present = new Set(model.layers.map((l) => l.getClassName()));
+  const present = new Set(leafLayers(model).map(({ layer }) => layer.getClassName()));
   const opTypes = c.opTypes ?? prunableClasses().filter((t) => present.has(t));
   const list: ConfigEntryInput[] = [{ opTypes, sparsity: c.sparsity }];
   if (c.exclude?.length) list.push({ opNames: c.exclude, exclude: true });
@@ -161,9 +163,15 @@ export const pruneStage: StageKind<PruneStageConfig> = {
           label: `${ctx.name} fine-tune`,
           checkpointDir: ctx.checkpointDir,
         };
-        result = teacher
-          ? await distill({ ...common, teacher, student: pruned, data: data.train, temperature: ft.temperature, alpha: ft.alpha, cacheTeacher: join(ctx.cacheDir, 'teacher-outputs') })
-          : await train(pruned, data.train, common);
+        // Batch norm stays in inference mode while fine-tuning a trained model (see freezeBatchNorm).
+        const restore = freezeBatchNorm(pruned);
+        try {
+          result = teacher
+            ? await distill({ ...common, teacher, student: pruned, data: data.train, temperature: ft.temperature, alpha: ft.alpha, cacheTeacher: join(ctx.cacheDir, 'teacher-outputs') })
+            : await train(pruned, data.train, common);
+        } finally {
+          restore();
+        }
       }
       if (gradual) masks = gradual.takeMasks();
       const final = masks ? await strip(pruned, masks) : pruned;

@@ -86,14 +86,14 @@ const depthwiseTransform: WeightTransform = {
   },
 };
 
-function depthwise(a: ConverterArgs, x: OnnxValue, withBias: boolean, shape: (number | null)[], name: string): OnnxValue {
+function depthwise(a: ConverterArgs, x: OnnxValue, withBias: boolean, shape: (number | null)[], name: string, dilated = true): OnnxValue {
   const { ctx, layer, config } = a;
   const sp = spatialDims(a, x);
   const w = ctx.weight(layer, 'depthwise_kernel');
   const k = ctx.kernel(w, { name: `${layer.name}/depthwise_kernel`, tfAxis: 2, onnxAxis: 0, transform: depthwiseTransform });
   const ks = w.shape.slice(0, 2);
   const st = arr(config.strides, 2);
-  const dl = arr(config.dilationRate, 2);
+  const dl = dilated ? arr(config.dilationRate, 2) : [1, 1];
   return ctx.op(
     'Conv',
     [x.name, k, ...(withBias ? bias(a, w.shape[2]! * w.shape[3]!) : [])],
@@ -108,7 +108,8 @@ registerOnnxConverter('Conv2D', conv);
 
 registerOnnxConverter('DepthwiseConv2D', (a) => {
   requireChannelsLast(a);
-  return finish(a, depthwise(a, a.ctx.toLayout(a.inputs[0]!, 'cf'), true, staticShape(a), a.layer.name));
+  // tfjs 4.22's DepthwiseConv2D layer ignores dilationRate (SeparableConv2D honours it): export what tfjs computes.
+  return finish(a, depthwise(a, a.ctx.toLayout(a.inputs[0]!, 'cf'), true, staticShape(a), a.layer.name, false));
 });
 
 registerOnnxConverter('SeparableConv2D', (a) => {

@@ -88,6 +88,8 @@ function permute(a: ConverterArgs): OnnxValue {
 
 function embedding(a: ConverterArgs): OnnxValue {
   const { ctx, layer } = a;
+  // The mask makes the next layers (an RNN) skip padded steps; ONNX has no such side channel.
+  if (a.config.maskZero) throw new Error(`${desc(layer)}: mask_zero=true cannot be exported (ONNX has no Keras masks, so the layers after it would compute differently)`);
   let idx = ctx.toLayout(a.inputs[0]!, 'tf');
   // tfjs casts float indices to int32 (truncation); Cast to int64 truncates the same way.
   if (idx.dtype !== 'int64') idx = tfOut(ctx, 'Cast', [idx.name], { to: int(7) }, `${layer.name}/indices`, idx.shape, 'int64');
@@ -155,7 +157,9 @@ registerOnnxConverter('Softmax', (a) => {
   return a.ctx.op('Softmax', [v.name], { axis: int(a.ctx.axis(v, axis)) }, a.layer.name, v);
 });
 registerOnnxConverter('Rescaling', (a) => {
-  const x = a.inputs[0]!;
+  let x = a.inputs[0]!;
+  // tfjs casts non-float inputs to float32 first (a graph model's int -> float Cast becomes a Rescaling).
+  if (x.dtype !== 'float32') x = a.ctx.op('Cast', [x.name], { to: int(1) }, `${a.layer.name}/to_float`, { ...x, dtype: 'float32' });
   const m = a.ctx.op('Mul', [x.name, a.ctx.b.constFloat([a.config.scale as number], [])], {}, `${a.layer.name}/scale`, x);
   return a.ctx.op('Add', [m.name, a.ctx.b.constFloat([(a.config.offset as number) ?? 0], [])], {}, a.layer.name, x);
 });

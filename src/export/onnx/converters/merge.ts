@@ -113,7 +113,10 @@ registerOnnxConverter('BatchNormalization', (a) => {
   const { ctx, layer, config } = a;
   let x = a.inputs[0]!;
   const r = x.shape.length;
-  const axis = ((config.axis as number) + r) % r;
+  // Keras-written models store the axis as a list (`axis: [3]`); tfjs itself writes a number.
+  const axes = ([] as number[]).concat(config.axis as number | number[]);
+  if (axes.length !== 1) throw new Error(`${desc(layer)}: normalisation over axes ${JSON.stringify(config.axis)} cannot be exported (one axis only)`);
+  const axis = (axes[0]! + r) % r;
   const eps = config.epsilon as number;
   const mean = ctx.weight(layer, 'moving_mean').data;
   const variance = ctx.weight(layer, 'moving_variance').data;

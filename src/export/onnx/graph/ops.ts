@@ -1,25 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { float, int, ints, str, type Attr, type GraphBuilder } from '../builder.js';
 import { transpose } from '../tensor-util.js';
+import type { GraphDefAttr, GraphDefNode } from '../../../model/graph-to-layers/attrs.js';
 
-/** One GraphDef node as tensorflowjs_converter writes it in model.json. */
-export interface TfNode {
-  name: string;
-  op: string;
-  input?: string[];
-  attr?: Record<string, TfAttr>;
-}
+/** One GraphDef node as tensorflowjs_converter writes it in model.json (shared with graph-to-layers). */
+export type TfNode = GraphDefNode;
 
 /** GraphDef attribute values (JSON form: int64 as strings, strings base64). */
-export interface TfAttr {
-  i?: string | number;
-  f?: number;
-  b?: boolean;
-  s?: string;
-  type?: string;
-  list?: { i?: (string | number)[]; s?: string[]; f?: number[] };
-  shape?: { dim?: { size?: string | number }[] };
-}
+export type TfAttr = GraphDefAttr;
 
 /** What a graph op converter can use. */
 export interface GraphOpContext {
