@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerInfoCommands } from '../../src/cli/commands/info.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { exportOnnx } from '../../src/export/index.js';
@@ -14,6 +13,7 @@ import { summary } from '../../src/model/summary.js';
 import { packArtifacts } from '../../src/serialize/index.js';
 import { useBackend } from '../helpers/backend.js';
 import { REAL, stockGraphModel, stockLayersModel } from '../model/graph-helpers.js';
+import { runCommands } from '../helpers/cli.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const GRAPH = join(REAL, 'jsimluken-mnist', 'web_model2');
@@ -22,19 +22,8 @@ const LAYERS = join(REAL, 'jsimluken-mnist', 'web_model');
 const SCALE = ['--input-scale', String(1 / 128), '--input-offset', String(-127.5 / 128)];
 const N = 500;
 
-/** Run `info`/`eval` in-process and return what they printed. */
-async function run(...args: string[]): Promise<string> {
-  const program = new Command('tfjs-compress').exitOverride();
-  registerInfoCommands(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(['node', 'tfjs-compress', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+/** Run CLI commands in-process and return what they printed. */
+const run = (...args: string[]) => runCommands((p) => { registerInfoCommands(p); }, args);
 
 /** Accuracy of stock tfjs predictions (argmax) on the first N MNIST test digits scaled here, independently. */
 function stockAccuracy(predict: (x: tf.Tensor) => tf.Tensor, scale: (raw: number) => number): number {

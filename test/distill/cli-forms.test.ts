@@ -1,29 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
-import { Command } from 'commander';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerDistillCommand } from '../../src/cli/commands/distill.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { useBackend } from '../helpers/backend.js';
 import { REAL, stockGraphModel, stockLayersModel } from '../model/graph-helpers.js';
+import { runCommands } from '../helpers/cli.js';
 
 const TEACHER = join(REAL, 'jsimluken-mnist', 'web_model2');
 const STUDENT = join(REAL, 'keras3-export-mnist-graph');
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command('tfjs-compress').exitOverride();
-  registerDistillCommand(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(['node', 'tfjs-compress', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+/** Run CLI commands in-process and return what they printed. */
+const run = (...args: string[]) => runCommands((p) => { registerDistillCommand(p); }, args);
 
 let dir: string;
 beforeAll(async () => {

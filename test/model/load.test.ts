@@ -1,29 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildZooModel } from '../../src/model/zoo.js';
 import { loadModel, locateModel } from '../../src/model/load.js';
 import { packModel } from '../../src/serialize/index.js';
 import { useBackend } from '../helpers/backend.js';
+import { REAL_MODELS as FIXTURES } from '../helpers/fixtures.js';
+import { stockGraphModel } from './graph-helpers.js';
 
-const FIXTURES = join(__dirname, '..', '..', '..', 'shared', 'fixtures', 'real-models');
 const fixture = (p: string) => join(FIXTURES, p);
-
-/** Stock tfjs reading the files by hand: the independent reference for what the loader returns. */
-async function stockGraphModel(jsonPath: string) {
-  const json = JSON.parse(readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
-  const shards = json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dirname(jsonPath), p))));
-  const weightData = new Uint8Array(Buffer.concat(shards)).buffer;
-  return loadGraphModel(tf.io.fromMemory({
-    modelTopology: json.modelTopology,
-    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-    weightData,
-    format: json.format,
-  }));
-}
 
 let tmp: string;
 beforeAll(async () => {

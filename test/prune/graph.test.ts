@@ -1,32 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
-import { Command } from 'commander';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPruneCommand, registerSensitivityCommand } from '../../src/cli/commands/prune.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { graphSensitivity, levelPruneGraph } from '../../src/prune/index.js';
 import { useBackend } from '../helpers/backend.js';
 import { FIXTURES, readGraphFolder, stockLoad } from '../serialize/graph-files.js';
+import { runCommands } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfjsc-pgraph-'));
 const MNIST = join(FIXTURES, 'keras3-export-mnist-graph');
 const SEG = join(FIXTURES, 'tfjs-mobilenet-segmentation-graph');
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command('tfjs-compress').exitOverride();
-  registerPruneCommand(program);
-  registerSensitivityCommand(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+/** Run CLI commands in-process and return what they printed. */
+const run = (...args: string[]) => runCommands((p) => { registerPruneCommand(p); registerSensitivityCommand(p); }, args);
 
 type Node = { name: string; op: string; input?: string[] };
 

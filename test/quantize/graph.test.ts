@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import { Command } from 'commander';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPackCommand } from '../../src/cli/commands/pack.js';
 import { registerQuantizeCommand } from '../../src/cli/commands/quantize.js';
 import { loadMnist } from '../../src/data/mnist.js';
@@ -13,24 +12,14 @@ import { quantizeGraphModel } from '../../src/quantize/index.js';
 import { containerStats, fromContainer } from '../../src/serialize/index.js';
 import { useBackend } from '../helpers/backend.js';
 import { FIXTURES, graphInputs, outputWords, readGraphFolder, stockLoad } from '../serialize/graph-files.js';
+import { runCommands } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfjsc-qgraph-'));
 const MNIST = join(FIXTURES, 'keras3-export-mnist-graph');
 const EMOTION = join(FIXTURES, 'human-emotion-graph');
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command('tfjs-compress').exitOverride();
-  registerQuantizeCommand(program);
-  registerPackCommand(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+/** Run CLI commands in-process and return what they printed. */
+const run = (...args: string[]) => runCommands((p) => { registerQuantizeCommand(p); registerPackCommand(p); }, args);
 
 /** IEEE binary16 -> number, written out from the definition (independent of src/quantize/half.ts). */
 function halfToNumber(h: number): number {

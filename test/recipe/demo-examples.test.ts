@@ -1,28 +1,15 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Command } from 'commander';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '../helpers/backend.js';
+import { runCommands as cli } from '../helpers/cli.js';
 import { registerDemoCommand } from '../../src/cli/commands/demo.js';
 import { registerRunCommand } from '../../src/cli/commands/run.js';
 import { loadRecipeFile, type StageReport } from '../../src/recipe/index.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
-/** Run a CLI command in-process (the lead wires these into the real program) and capture stdout. */
-async function cli(register: (p: Command) => void, args: string[]): Promise<string> {
-  const program = new Command('tfjs-compress').exitOverride();
-  register(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(['node', 'tfjs-compress', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
 
 function reports(out: string): StageReport[] {
   return readdirSync(out)

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { Command } from 'commander';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/select.js';
 import { registerPackCommand } from '../../src/cli/commands/pack.js';
 import { registerQuantizeCommand } from '../../src/cli/commands/quantize.js';
@@ -12,22 +11,12 @@ import { quantizedWeightsFromJson, dequantize } from '../../src/quantize/index.j
 import { loadContainer, readContainer, saveContainer } from '../../src/serialize/index.js';
 import { buildZooModel } from '../../src/model/zoo.js';
 import { writeFileSync } from 'node:fs';
+import { runCommands } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfjsc-cli-'));
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command('tfjs-compress').exitOverride();
-  registerQuantizeCommand(program);
-  registerPackCommand(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+/** Run CLI commands in-process and return what they printed. */
+const run = (...args: string[]) => runCommands((p) => { registerQuantizeCommand(p); registerPackCommand(p); }, args);
 
 function words(m: tf.LayersModel): Uint32Array[] {
   return m.getWeights().map((t) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer));

@@ -1,29 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
-import { Command } from 'commander';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPackCommand } from '../../src/cli/commands/pack.js';
 import { fromContainer, isGraphArtifacts, readContainer, unpackArtifacts, unpackModel } from '../../src/serialize/index.js';
 import { useBackend } from '../helpers/backend.js';
 import { FIXTURES, GRAPH_FIXTURES, graphInputs, outputWords, readGraphFolder, stockLoad } from './graph-files.js';
+import { runCommands } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfjsc-graph-'));
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command('tfjs-compress').exitOverride();
-  registerPackCommand(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('\n');
-}
+/** Run CLI commands in-process and return what they printed. */
+const run = (...args: string[]) => runCommands((p) => { registerPackCommand(p); }, args);
 
 /** Every file under a folder with its size (to prove the inputs are never modified). */
 function snapshot(path: string): Record<string, number> {
