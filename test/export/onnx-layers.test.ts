@@ -90,6 +90,17 @@ describe('ONNX export parity per layer family (onnxruntime-node vs tfjs, toleran
 
   // Runs last: every file produced above must pass the ONNX project's own checker
   // (check_model full_check + strict shape inference).
+  it('verifies outputs with more than 2^24 distinct values (a 224x224x10 segmentation map over 64 samples has 32M)', async () => {
+    const model = tf.sequential({ layers: [tf.layers.activation({ activation: 'linear', inputShape: [5000, 5000] })] });
+    const x = tf.randomUniform([1, 5000, 5000], -1, 1, 'float32', 3);
+    const before = tf.memory().numTensors;
+    const { report } = await exportOnnx(model, { verify: { inputs: x } });
+    expect(report.verify!.maxAbsDiff).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    model.dispose();
+  });
+
   it('every exported file passes onnx_check.py', () => {
     expect(written.length).toBe(Object.keys(layerModels).length * 4 + 3 * 2);
     const r = onnxCheck(written);

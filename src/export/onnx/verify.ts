@@ -107,14 +107,17 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** tfjs predictions in the ONNX output layouts, as flat arrays. */
 function tfjsOutputs(model: tf.LayersModel, xs: tf.Tensor[], conv: ConvertedModel): Float32Array[] {
-  return tf.tidy(() => {
+  // tidy returns tensors, not typed arrays: tidy walks what it returns element by element, which
+  // fails on large outputs (224x224x10 segmentation maps).
+  const outs = tf.tidy(() => {
     const raw = model.predict(xs.length === 1 ? xs[0]! : xs);
-    const outs = Array.isArray(raw) ? raw : [raw];
-    return outs.map((o, i) => {
-      const t = conv.outputLayouts[i] === 'cf' ? tf.transpose(o, toCfPerm(o.rank)) : o;
-      return t.dataSync() as Float32Array;
-    });
+    return (Array.isArray(raw) ? raw : [raw]).map((o, i) => (conv.outputLayouts[i] === 'cf' ? tf.transpose(o, toCfPerm(o.rank)) : o));
   });
+  try {
+    return outs.map((t) => t.dataSync() as Float32Array);
+  } finally {
+    tf.dispose(outs);
+  }
 }
 
 /**

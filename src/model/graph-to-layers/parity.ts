@@ -43,11 +43,16 @@ function compareBatch(graph: GraphModel, model: tf.LayersModel, xs: tf.Tensor[])
   const ref = graph.execute(xs.length === 1 ? xs[0]! : xs, graph.outputs.map((o) => o.name));
   const refs = Array.isArray(ref) ? ref : [ref];
   try {
-    const got = tf.tidy(() => {
+    // tidy must return tensors: it walks typed arrays element by element (too slow and too large for 224x224 maps).
+    const outs = tf.tidy(() => {
       const y = model.predict(xs.length === 1 ? xs[0]! : xs);
-      return (Array.isArray(y) ? y : [y]).map((t) => t.dataSync().slice());
+      return Array.isArray(y) ? y : [y];
     });
-    return refs.map((r, i) => maxAbs(r.dataSync(), got[i]!));
+    try {
+      return refs.map((r, i) => maxAbs(r.dataSync(), outs[i]!.dataSync()));
+    } finally {
+      tf.dispose(outs);
+    }
   } finally {
     refs.forEach((t) => t.dispose());
   }

@@ -222,10 +222,13 @@ export async function exportGraphOnnx(model: GraphModel, args: ExportGraphOnnxAr
       feeds[model.inputNodes[i]!] = x;
       ortFeeds[conv.inputNames[i]!] = new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape);
     });
-    const ref = tf.tidy(() => {
+    const outs = tf.tidy(() => {
       const out = model.execute(feeds, model.outputNodes);
-      return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync() as Float32Array);
+      return Array.isArray(out) ? out : [out];
     });
+    // Read outside tidy: tidy walks returned typed arrays element by element.
+    const ref = outs.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(outs);
     const got = await runOnnx(conv.bytes, ortFeeds);
     let maxAbsDiff = 0;
     ref.forEach((r, i) => {
