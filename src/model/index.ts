@@ -5,8 +5,6 @@ export {
   loadLayersModelFromFiles,
   saveLayersModel,
   loadGraphModelFromFiles,
-  isGraphModelFile,
-  resolveModel,
   modelSpecName,
   modelJsonPath,
 } from './io.js';

@@ -3,7 +3,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { oneLine } from '../util/errors.js';
 import { dirname, join, resolve, sep, basename } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { buildZooModel, zooNames } from './zoo.js';
 
 /**
  * Parse a JSON file that claims to be a tfjs model.json: the object when it has a `modelTopology`,
@@ -194,31 +193,6 @@ export async function saveLayersModel(model: tf.LayersModel, dir: string): Promi
 export async function loadGraphModelFromFiles(pathOrDir: string): Promise<import('@tensorflow/tfjs-converter').GraphModel> {
   const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
   return loadGraphModel(fileHandler(pathOrDir));
-}
-
-/** True if the model.json at `pathOrDir` describes a graph model rather than a layers model. */
-export function isGraphModelFile(pathOrDir: string): boolean {
-  const json = readModelJson(modelJsonPath(pathOrDir));
-  const topo = json.modelTopology as { node?: unknown };
-  return json.format === 'graph-model' || Array.isArray(topo.node);
-}
-
-/**
- * Resolve a model argument as used by the CLI: `zoo:<name>` builds a fresh zoo model,
- * anything else is a folder or model.json path of a layers model.
- *
- * @example
- * const m = await resolveModel('zoo:cnn');
- */
-export async function resolveModel(spec: string, args: { seed?: number } = {}): Promise<tf.LayersModel> {
-  if (spec.startsWith('zoo:')) {
-    const name = spec.slice(4);
-    if (!zooNames().includes(name)) {
-      throw new Error(`unknown zoo model '${name}' in '${spec}': expected one of ${zooNames().join(', ')}`);
-    }
-    return buildZooModel(name, { seed: args.seed });
-  }
-  return loadLayersModelFromFiles(spec);
 }
 
 /** A short display name for a model spec (`zoo:cnn` -> `cnn`, `/a/b/model.json` -> `b`). */

@@ -34,8 +34,8 @@ export const MODEL_FORMAT_NAMES: Record<ModelFormat, string> = {
   'keras-v3': 'Keras 3 .keras file',
 };
 
-const KIND_NAMES: Record<ModelForm, string> = {
-  layers: 'tfjs layers models (folder, model.json, .tfjsc or zoo:name)',
+const FORM_NAMES: Record<ModelForm, string> = {
+  layers: 'tfjs layers models (folder, model.json, .tfjsc, Keras .h5/.keras or zoo:name)',
   graph: 'tfjs graph models (converter output)',
   onnx: '.onnx files',
 };
@@ -132,7 +132,7 @@ export interface LoadModelArgs {
 }
 
 function refuse(loc: ModelLocation, args: LoadModelArgs, extra = ''): Error {
-  const takes = args.accept.map((k) => KIND_NAMES[k]).join(', ');
+  const takes = args.accept.map((k) => FORM_NAMES[k]).join(', ');
   const name = MODEL_FORMAT_NAMES[loc.format];
   return new Error(`${args.command} takes ${takes}; '${loc.spec}' is ${/^[aeiouAEIO]/.test(name) ? 'an' : 'a'} ${name}${extra}`);
 }

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync, statSync, readdirSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildZooModel, zooNames } from '../../src/model/zoo.js';
-import { loadLayersModelFromFiles, resolveModel, saveLayersModel } from '../../src/model/io.js';
+import { loadLayersModelFromFiles, saveLayersModel } from '../../src/model/io.js';
+import { loadLayersModel } from '../../src/model/load.js';
 import { summary } from '../../src/model/summary.js';
 import { cloneModel } from '../../src/model/clone.js';
 import { useBackend } from '../helpers/backend.js';
@@ -65,9 +66,9 @@ describe('model I/O on the file system', () => {
   });
 
   it('resolves zoo specs and rejects unknown names with the list', async () => {
-    const m = await resolveModel('zoo:tfmot-cnn');
+    const m = (await loadLayersModel('zoo:tfmot-cnn', { command: 'test' })).model;
     expect(m.countParams()).toBe(20410);
-    await expect(resolveModel('zoo:nope')).rejects.toThrow(/unknown zoo model 'nope'.*expected one of mlp/);
+    await expect(loadLayersModel('zoo:nope', { command: 'test' })).rejects.toThrow(/unknown zoo model 'nope'.*expected one of mlp/);
   });
 });
 

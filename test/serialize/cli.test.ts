@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../src/backend/select.js';
 import { registerPackCommand } from '../../src/cli/commands/pack.js';
 import { registerQuantizeCommand } from '../../src/cli/commands/quantize.js';
-import { resolveModel } from '../../src/model/io.js';
+import { loadLayersModel } from '../../src/model/load.js';
 import { quantizedWeightsFromJson, dequantize } from '../../src/quantize/index.js';
 import { loadContainer, readContainer, saveContainer } from '../../src/serialize/index.js';
 import { buildZooModel } from '../../src/model/zoo.js';
@@ -34,7 +34,7 @@ describe('CLI: quantize, pack, unpack', () => {
     expect(out1).toMatch(/before \(tfjs fp32\): +raw \d+ B .*gzip \d+ B/);
     expect(out1).toMatch(/after +\(packed container\): +raw \d+ B/);
     const record = quantizedWeightsFromJson(JSON.parse(readFileSync(join(q, 'quantization.json'), 'utf8')));
-    const deployed = await resolveModel(q);
+    const deployed = (await loadLayersModel(q, { command: 'test' })).model;
     const kernel = deployed.weights.find((w) => w.originalName === 'dense_1/kernel')!;
     expect(new Uint32Array((kernel.read().dataSync() as Float32Array).slice().buffer)).toEqual(new Uint32Array(dequantize(record['dense_1/kernel']!).buffer));
 
@@ -49,7 +49,7 @@ describe('CLI: quantize, pack, unpack', () => {
     const u = join(dir, 'u');
     const out3 = await run('unpack', file, '--out', u);
     expect(out3).toMatch(/before \(container\)/);
-    expect(words(await resolveModel(u))).toEqual(words(deployed));
+    expect(words((await loadLayersModel(u, { command: 'test' })).model)).toEqual(words(deployed));
   });
 
   it('errors are clear and nothing is written', async () => {
