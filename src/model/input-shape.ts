@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { graphNodes } from './graph-info.js';
+import { leafLayers } from './summary.js';
 
 /*
  * One rule for "the data's samples and the model's input differ only by unit dims": MNIST comes
@@ -99,17 +100,12 @@ type Sym = { name: string; shape: Array<number | null>; dtype: string };
 /** Vocabulary size of each input that feeds an Embedding layer directly (nested models searched too). */
 function embeddingRanges(model: tf.LayersModel): Map<string, number> {
   const out = new Map<string, number>();
-  const visit = (m: tf.LayersModel) => {
-    for (const layer of m.layers) {
-      if (layer instanceof tf.LayersModel) visit(layer);
-      else if (layer.getClassName() === 'Embedding') {
-        const inputs = ([] as Sym[]).concat(layer.input as unknown as Sym | Sym[]);
-        const dim = (layer.getConfig() as { inputDim?: number }).inputDim;
-        if (dim) for (const t of inputs) out.set(t.name, dim);
-      }
-    }
-  };
-  visit(model);
+  for (const { layer } of leafLayers(model)) {
+    if (layer.getClassName() !== 'Embedding') continue;
+    const inputs = ([] as Sym[]).concat(layer.input as unknown as Sym | Sym[]);
+    const dim = (layer.getConfig() as { inputDim?: number }).inputDim;
+    if (dim) for (const t of inputs) out.set(t.name, dim);
+  }
   return out;
 }
 

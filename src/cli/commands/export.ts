@@ -4,8 +4,7 @@ import { join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { compareTfjsExport, defaultInputs, exportGraphOnnx, exportTfjs, mnistInputsFor, saveOnnx, type TfjsQuantize } from '../../export/index.js';
 import { GraphConversionRefused } from '../../model/graph-to-layers/index.js';
-import { loadGraphModelFromFiles } from '../../model/io.js';
-import { loadLayersModel, locateModel } from '../../model/load.js';
+import { loadLayersModel, loadModel, locateModel } from '../../model/load.js';
 import { convertGraphFile, convertedMetadata, formatConversion } from './convert.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { chooseInputScaling, inputScalingFromMetadata, setModelInputScaling } from '../../data/scaling-metadata.js';
@@ -144,7 +143,9 @@ async function convertGraph(o: ExportOpts): Promise<tf.LayersModel | undefined> 
 
 /** The fallback: the graph-op exporter, checked against GraphModel.execute. */
 async function exportGraph(o: ExportOpts): Promise<void> {
-  const model = await loadGraphModelFromFiles(o.model);
+  const loaded = await loadModel(o.model, { command: 'export', accept: ['graph'] });
+  if (loaded.kind !== 'graph') throw new Error(`export: '${o.model}' is not a tfjs graph model`);
+  const model = loaded.model;
   try {
     const { bytes, report: r } = await exportGraphOnnx(model, { opset: o.opset, verify: { samples: o.samples, tolerance: o.tolerance } });
     writeFileAtomic(o.out, bytes);

@@ -8,7 +8,7 @@ import { TensorDataset } from '../../data/dataset.js';
 import { scaleInputs, type InputScaling } from '../../data/transform.js';
 import { modelDataFacts } from '../../model/describe.js';
 import { adaptSampleShape, modelInputShape, modelInputSpecs } from '../../model/input-shape.js';
-import { fileHandler, saveLayersModel } from '../../model/io.js';
+import { fileHandler } from '../../model/io.js';
 import { loadLayersModel, loadModel, locateModel, type LoadedModel } from '../../model/load.js';
 import {
   DEFAULT_MAX_TENSOR_ERROR,
@@ -163,12 +163,12 @@ function checkDataFits(model: tf.LayersModel | GraphModel, spec: string, data: s
 }
 
 /**
- * Write the quantized model: a container for `--out x.tfjsc`, else a model folder (plus the
- * quantization sidecar when the folder's own format cannot hold the quantized form).
+ * Write the quantized model: the packed container for `--out x.tfjsc`, else a model folder (plus
+ * the quantization sidecar when the folder's own format cannot hold the quantized form).
  */
-async function writeOutput(out: string, written: tf.io.ModelArtifacts, deployed: tf.io.ModelArtifacts, quantized: QuantizedWeights, sidecar: boolean): Promise<void> {
+async function writeOutput(out: string, written: tf.io.ModelArtifacts, packed: Uint8Array, quantized: QuantizedWeights, sidecar: boolean): Promise<void> {
   if (isContainerPath(out)) {
-    writeFileAtomic(out, packArtifacts(deployed, { quantized }));
+    writeFileAtomic(out, packed);
     return;
   }
   await fileHandler(out).save!(written);
@@ -177,10 +177,10 @@ async function writeOutput(out: string, written: tf.io.ModelArtifacts, deployed:
 }
 
 /** Print the three sizes: input, what was written (tfjs form), the packed container. */
-function printSizes(source: tf.io.ModelArtifacts, written: tf.io.ModelArtifacts, deployed: tf.io.ModelArtifacts, quantized: QuantizedWeights, label: string, out: string): void {
+function printSizes(source: tf.io.ModelArtifacts, written: tf.io.ModelArtifacts, packedBytes: Uint8Array, label: string, out: string): void {
   const before = artifactSize(source);
   const after = artifactSize(written);
-  const packed = containerStats(packArtifacts(deployed, { quantized }));
+  const packed = containerStats(packedBytes);
   const fp32 = (source.weightSpecs ?? []).every((w) => !w.quantization);
   console.log(`before (tfjs${fp32 ? ' fp32' : ''}):        raw ${formatBytes(before.totalBytes)}, gzip ${formatBytes(before.gzipBytes)}`);
   console.log(`after  (tfjs, ${label}): raw ${formatBytes(after.totalBytes)}, gzip ${formatBytes(after.gzipBytes)}`);
@@ -211,11 +211,13 @@ async function quantizeGraph(graph: GraphModel, { o, validation, probe }: Inputs
   });
   const source = await graphArtifacts(graph);
   const written = r.tfjs ?? r.artifacts;
-  await writeOutput(o.out, written, r.artifacts, r.quantized, !r.tfjs);
+  // Packed once: written for `--out x.tfjsc`, measured either way.
+  const packed = packArtifacts(r.artifacts, { quantized: r.quantized });
+  await writeOutput(o.out, written, packed, r.quantized, !r.tfjs);
   printWeights(r.weights, r.kept, o.mode, o.maxTensorError);
   printAgreement(r.agreement, validation !== undefined);
   printAccuracy(r.accuracyBefore, r.accuracyAfter, validation);
-  printSizes(source, written, r.artifacts, r.quantized, r.tfjs ? `${o.mode} manifest` : 'dequantized', o.out);
+  printSizes(source, written, packed, r.tfjs ? `${o.mode} manifest` : 'dequantized', o.out);
   const form = isContainerPath(o.out) ? 'container' : r.tfjs ? `graph model (tfjs ${o.mode} weights, loads with stock tf.loadGraphModel)` : `graph model (float32, dequantized) + ${QUANTIZATION_SIDECAR}`;
   console.log(`wrote ${o.out}: ${form}, ${r.weights.length} weights quantized with ${o.mode}`);
 }
@@ -237,16 +239,13 @@ async function quantizeLayers(model: tf.LayersModel, { o, validation, train, pro
   });
   try {
     const artifacts = await modelArtifacts(r.model);
-    if (isContainerPath(o.out)) writeFileAtomic(o.out, packArtifacts(artifacts, { quantized: r.quantized }));
-    else {
-      await saveLayersModel(r.model, o.out);
-      writeJsonAtomic(join(o.out, QUANTIZATION_SIDECAR), quantizedWeightsToJson(r.quantized));
-    }
+    const packed = packArtifacts(artifacts, { quantized: r.quantized });
+    await writeOutput(o.out, artifacts, packed, r.quantized, true);
     printWeights(r.weights, r.kept, o.mode, o.maxTensorError);
     printAgreement(r.agreement, validation !== undefined);
     printAccuracy(r.accuracyBefore, r.accuracyAfter, validation);
     if (r.fineTune) console.log(`fine-tune: ${r.fineTune.steps} steps, loss ${r.fineTune.lossStart.toFixed(4)} -> ${r.fineTune.lossEnd.toFixed(4)}`);
-    printSizes(source, artifacts, artifacts, r.quantized, 'dequantized', o.out);
+    printSizes(source, artifacts, packed, 'dequantized', o.out);
     console.log(`wrote ${o.out} (${r.weights.length} weights quantized with ${o.mode})`);
   } finally {
     r.model.dispose();
