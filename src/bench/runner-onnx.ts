@@ -1,4 +1,5 @@
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { loadOnnxRuntime } from '../util/onnxruntime.js';
 import { basename } from 'node:path';
 import { adaptSampleShape } from '../model/input-shape.js';
 import type { InputSpec } from '../model/input-shape.js';
@@ -21,9 +22,10 @@ export interface OnnxRunnerArgs {
  * const y = await r.predict(x, [32, 28, 28, 1]);
  */
 export async function openOnnxRunner(path: string, args: OnnxRunnerArgs = {}): Promise<ModelRunner> {
+  const ortRt = await loadOnnxRuntime();
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(path, {
+    session = await ortRt.InferenceSession.create(path, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       ...(args.threads ? { intraOpNumThreads: args.threads } : {}),
@@ -42,7 +44,7 @@ export async function openOnnxRunner(path: string, args: OnnxRunnerArgs = {}): P
   const run = async (x: Float32Array, shape: number[]): Promise<RunOutput> => {
     // [N,28,28,1] data into a [N,28,28] input (or back): same values, unit dims differ.
     const sample = declared ? adaptSampleShape(shape.slice(1), declared) : undefined;
-    const feed = new ort.Tensor('float32', x, sample ? [shape[0]!, ...sample] : shape);
+    const feed = new ortRt.Tensor('float32', x, sample ? [shape[0]!, ...sample] : shape);
     const results = await session.run({ [inputName]: feed });
     const out = results[outputName]!;
     if (out.type !== 'float32') throw new Error(`${path}: output '${outputName}' is ${out.type}, expected float32`);
@@ -63,8 +65,8 @@ export async function openOnnxRunner(path: string, args: OnnxRunnerArgs = {}): P
     feeds.forEach((f, i) => {
       const name = session.inputNames[i]!;
       map[name] = intTypes.get(name) === 'int64'
-        ? new ort.Tensor('int64', BigInt64Array.from(f.data, (v) => BigInt(v)), f.shape)
-        : new ort.Tensor(f.dtype, f.data, f.shape);
+        ? new ortRt.Tensor('int64', BigInt64Array.from(f.data, (v) => BigInt(v)), f.shape)
+        : new ortRt.Tensor(f.dtype, f.data, f.shape);
     });
     const results = await session.run(map);
     return session.outputNames.map((n) => {

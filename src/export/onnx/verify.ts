@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { loadOnnxRuntime } from '../../util/onnxruntime.js';
 import { seededRandom } from '../../data/dataset.js';
 import type { ConvertedModel } from './convert.js';
 import { toCfPerm } from './context.js';
@@ -87,7 +88,8 @@ export async function runOnnx(
   feeds: Record<string, ort.Tensor>,
   options: ort.InferenceSession.SessionOptions = {},
 ): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, ...options });
+  const ortRt = await loadOnnxRuntime();
+  const session = await ortRt.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, ...options });
   try {
     return (await session.run(feeds)) as Record<string, ort.Tensor>;
   } finally {
@@ -130,6 +132,7 @@ export async function verifyOnnx(model: tf.LayersModel, conv: ConvertedModel, ar
   const own = args.inputs === undefined;
   const xs = own ? defaultInputs(model, args.samples ?? 8, args.seed ?? 1) : Array.isArray(args.inputs) ? args.inputs : [args.inputs!];
   try {
+    const ortRt = await loadOnnxRuntime();
     if (xs.length !== model.inputs.length) throw new Error(`verify.inputs: model has ${model.inputs.length} inputs, got ${xs.length} tensors`);
     const feeds: Record<string, ort.Tensor> = {};
     xs.forEach((x, i) => {
@@ -139,7 +142,7 @@ export async function verifyOnnx(model: tf.LayersModel, conv: ConvertedModel, ar
       if (fed !== x) fed.dispose();
       const data = phys.dataSync();
       feeds[conv.inputNames[i]!] =
-        x.dtype === 'int32' ? new ort.Tensor('int32', Int32Array.from(data), phys.shape) : new ort.Tensor('float32', Float32Array.from(data), phys.shape);
+        x.dtype === 'int32' ? new ortRt.Tensor('int32', Int32Array.from(data), phys.shape) : new ortRt.Tensor('float32', Float32Array.from(data), phys.shape);
       phys.dispose();
     });
     const int8 = conv.weights === 'int8';

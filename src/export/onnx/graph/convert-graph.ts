@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { loadOnnxRuntime } from '../../../util/onnxruntime.js';
 import { gzipSize } from '../../../util/gzip.js';
 import { GraphBuilder, dtypeCode, ints, valueInfo } from '../builder.js';
 import { irVersionFor } from '../convert.js';
@@ -217,10 +218,11 @@ export async function exportGraphOnnx(model: GraphModel, args: ExportGraphOnnxAr
     });
   try {
     const feeds: Record<string, tf.Tensor> = {};
+    const ortRt = await loadOnnxRuntime();
     const ortFeeds: Record<string, ort.Tensor> = {};
     xs.forEach((x, i) => {
       feeds[model.inputNodes[i]!] = x;
-      ortFeeds[conv.inputNames[i]!] = new ort.Tensor('float32', Float32Array.from(x.dataSync()), x.shape);
+      ortFeeds[conv.inputNames[i]!] = new ortRt.Tensor('float32', Float32Array.from(x.dataSync()), x.shape);
     });
     const outs = tf.tidy(() => {
       const out = model.execute(feeds, model.outputNodes);
