@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { currentBackend } from '../src/backend/index.js';
 import { machineInfo } from '../src/bench/machine.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
+import type { TensorDataset } from '../src/data/dataset.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -86,4 +87,23 @@ export function envInt(name: string, fallback: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${v}'`);
   return n;
+}
+
+/** Samples held out of the 60,000 MNIST training images for tuning (the last 10,000, as Hinton et al. did). */
+export const VALIDATION_SAMPLES = 10_000;
+
+/**
+ * The tuning split BENCHMARKS.md asks for: the training set without its last `validation` samples
+ * (fit on it) and those samples (choose temperature, learning rate, epochs on them). The test set
+ * is scored once, for the choices made here.
+ *
+ * @example const { fit, validation } = validationSplit(loadMnist({ split: 'train' }));
+ */
+export function validationSplit(train: TensorDataset, validation = VALIDATION_SAMPLES): { fit: TensorDataset; validation: TensorDataset } {
+  if (!(validation > 0 && validation < train.size)) throw new Error(`validation split: ${validation} samples out of ${train.size}`);
+  const cut = train.size - validation;
+  return {
+    fit: train.select(Int32Array.from({ length: cut }, (_, i) => i)),
+    validation: train.select(Int32Array.from({ length: validation }, (_, i) => cut + i)),
+  };
 }

@@ -14,8 +14,10 @@ export interface QuantizePackArgs {
   quantize: QuantizeArgs;
   /** The unpruned fp32 model: the gzip baseline of `gzipRatio`. */
   baseline: tf.LayersModel;
-  /** Data the unpacked model is evaluated on (the test set). */
+  /** Data the unpacked model is judged on while choosing (the validation split). */
   test: TensorDataset;
+  /** The test set, scored once on the decoded container when given (`testAccuracy`). */
+  finalTest?: TensorDataset;
 }
 
 /** Sizes and accuracy of one quantize + pack run. */
@@ -26,6 +28,8 @@ export interface QuantizePackResult {
   accuracy: number;
   /** Test accuracy of the in-memory quantized model (must equal `accuracy`). */
   accuracyInMemory: number;
+  /** Accuracy of the decoded container on `finalTest`, when given. */
+  testAccuracy?: number;
   containerBytes: number;
   containerGzipBytes: number;
   /** float32 bytes of every weight (kernels and biases, dense). */
@@ -38,6 +42,18 @@ export interface QuantizePackResult {
   tensors: { name: string; encoding: string; nnz: number; elements: number; storedBytes: number }[];
   fineTune?: { steps: number; lossStart: number; lossEnd: number };
   seconds: number;
+  /** The container itself (not enumerable: kept out of the result JSON), to score a chosen variant later. */
+  readonly bytes?: Uint8Array;
+}
+
+/** Accuracy of a container's decoded model on `data` (the test set, once the choice is made). */
+export async function containerAccuracy(bytes: Uint8Array, data: TensorDataset): Promise<number> {
+  const decoded = await unpackModel(bytes);
+  try {
+    return (await evaluate(decoded, data)).accuracy!;
+  } finally {
+    decoded.dispose();
+  }
 }
 
 /**
@@ -52,13 +68,15 @@ export async function quantizePack(model: tf.LayersModel, args: QuantizePackArgs
     const accuracyInMemory = (await evaluate(q.model, args.test)).accuracy!;
     const decoded = await unpackModel(report.bytes);
     const accuracy = (await evaluate(decoded, args.test)).accuracy!;
+    const testAccuracy = args.finalTest ? (await evaluate(decoded, args.finalTest)).accuracy! : undefined;
     decoded.dispose();
     const stats = containerStats(report.bytes);
-    return {
+    const result: QuantizePackResult = {
       mode: args.quantize.mode,
       bits: args.quantize.bits,
       accuracy,
       accuracyInMemory,
+      testAccuracy,
       containerBytes: report.bytes.byteLength,
       containerGzipBytes: report.container.gzipBytes,
       denseWeightBytes: report.container.denseWeightBytes,
@@ -69,6 +87,8 @@ export async function quantizePack(model: tf.LayersModel, args: QuantizePackArgs
       fineTune: q.fineTune,
       seconds: (performance.now() - t0) / 1000,
     };
+    Object.defineProperty(result, 'bytes', { value: report.bytes, enumerable: false });
+    return result;
   } finally {
     q.model.dispose();
   }

@@ -18,10 +18,29 @@ export function peerAvailable(name: 'onnx_check.py' | 'torch_peer.py'): boolean 
 
 /** The JSON line `torch_peer.py` prints. */
 export interface TorchPeerResult {
+  /** Samples/s of the best timed pass. */
   samples_per_s: number;
+  /** Seconds of the best timed pass. */
   seconds: number;
+  /** Seconds of every timed pass (after the warm-up). */
+  seconds_all: number[];
   threads: number;
   version: string;
+  /** The BLAS library torch mapped (the peer refuses the netlib reference BLAS). */
+  blas: string;
+}
+
+/**
+ * Like {@link runTorchPeer}, but a peer that cannot run at its best (not installed, reference BLAS,
+ * crashed) stops the benchmark with its reason: a ratio against a missing or handicapped peer is not
+ * a result. `BENCH_ALLOW_MISSING_PEER=1` measures our side only.
+ */
+export function requireTorchPeer(args: string[]): TorchPeerResult | string {
+  const r = runTorchPeer(args);
+  if (typeof r === 'string' && process.env.BENCH_ALLOW_MISSING_PEER !== '1') {
+    throw new Error(`the PyTorch peer could not run at its best (${r}); install python3-torch libopenblas0-pthread, or set BENCH_ALLOW_MISSING_PEER=1 to measure our side only`);
+  }
+  return r;
 }
 
 /**
