@@ -37,10 +37,11 @@ interface InstallFigures {
   browserBundles: Array<{ entry: string; errors: number; firstErrors: string[]; bytes?: number }>;
 }
 
-function run(cmd: string, args: string[], cwd: string): string {
+/** Run a command; returns its stdout, or stdout and stderr together with `both`. */
+function run(cmd: string, args: string[], cwd: string, both = false): string {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${cwd} exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ')}`);
-  return `${r.stdout}${r.stderr}`;
+  return both ? `${r.stdout}${r.stderr}` : r.stdout;
 }
 
 /** Apparent size of every file under `dir` (symlinks counted as links, not followed). */
@@ -106,13 +107,13 @@ async function measure(repo: string, runs: number): Promise<InstallFigures> {
   const work = mkdtempSync(join(tmpdir(), 'install-size-'));
   try {
     run('npx', ['tsup'], repo);
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], repo).replace(/^[^[]*/, '')) as Array<{ filename: string; size: number }>;
+    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], repo)) as Array<{ filename: string; size: number }>;
     const tarball = join(work, packed[0]!.filename);
     const consumer = join(work, 'consumer');
     mkdirSync(consumer);
     const pkg = { name: 'consumer', private: true, type: 'module', allowScripts: { 'onnxruntime-node': false, 'core-js': false } };
     writeFileSync(join(consumer, 'package.json'), JSON.stringify(pkg, null, 2));
-    const log = run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], consumer);
+    const log = run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], consumer, true);
     const installWarnings = log.split('\n').filter((l) => /^npm warn/i.test(l));
     const nodeModules = join(consumer, 'node_modules');
     const sizes = packageSizes(nodeModules);
