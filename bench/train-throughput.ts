@@ -6,6 +6,9 @@
  * sides: random inputs, one warm-up epoch, then the best of B5_PASSES timed epochs (the figure least
  * disturbed by a shared machine). The peer must run at its best (2 threads, an optimized BLAS, which
  * the result records); a peer that cannot stops the benchmark.
+ * Every line also says what fraction of this machine's measured GEMM peak (bench/gemm-shared.ts, same
+ * backend and threads, measured in this run) the step reaches: FLOPs counted over Dense and Conv2D
+ * layers, a training step as 3x the forward pass, distillation adding the teacher's forward pass.
  * Env: B5_SAMPLES (default 4096), B5_MODELS (comma list, default mlp,cnn), B5_PASSES (default 3).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -16,6 +19,7 @@ import { train } from '../src/train/index.js';
 import { distill } from '../src/distill/index.js';
 import { requireTorchPeer, type TorchPeerResult } from '../scripts/peers.js';
 import { envInt, ratio, summary, writeResult } from './common.js';
+import { forwardFlopsPerSample, gemmPeak, trainingFlopsPerSample } from './gemm-shared.js';
 
 const BATCH = 128;
 const TEMPERATURE = 4; // the peer's defaults
@@ -58,6 +62,7 @@ export default async function run(): Promise<void> {
   const backend = await setBackend('auto');
   const samples = envInt('B5_SAMPLES', 4096);
   const passes = envInt('B5_PASSES', 3);
+  const peakGflops = await gemmPeak();
   const models = (process.env.B5_MODELS ?? 'mlp,cnn').split(',');
   const data = randomData(samples, 0);
   const rows: Array<Record<string, unknown>> = [];
@@ -66,10 +71,14 @@ export default async function run(): Promise<void> {
     for (const task of ['train', 'distill'] as const) {
       const oursSeconds = task === 'train' ? await oursTrain(model, data, passes) : await oursDistill(model, data, passes);
       const ours = data.size / Math.min(...oursSeconds);
+      const probe = buildZooModel(model, { seed: 1 });
+      const flopsPerSample = trainingFlopsPerSample(probe) + (task === 'distill' ? forwardFlopsPerSample(probe) : 0);
+      probe.dispose();
+      const gflops = (ours * flopsPerSample) / 1e9;
       const t = peer(task, model, samples, passes);
       const torch = typeof t === 'string' ? undefined : t.samples_per_s;
       rows.push({
-        model, task, passes, oursSamplesPerSec: ours, oursSecondsAll: oursSeconds, torchSamplesPerSec: torch,
+        model, task, passes, oursSamplesPerSec: ours, flopsPerSample, oursGflops: gflops, peakGflops, fractionOfPeak: gflops / peakGflops, oursSecondsAll: oursSeconds, torchSamplesPerSec: torch,
         torchNote: typeof t === 'string' ? t : undefined,
         ...(typeof t === 'string' ? {} : { torchThreads: t.threads, torchBlas: t.blas, torchVersion: t.version, torchSecondsAll: t.seconds_all }),
       });
@@ -77,7 +86,8 @@ export default async function run(): Promise<void> {
       lines.push(
         summary(
           `B5 train-throughput ${model} ${task}: ${ours.toFixed(0)} samples/s (${backend.name}${backend.threads ? `, ${backend.threads} threads` : ''}) vs torch ` +
-            `${peerText} = ${ratio(ours, torch)}, best of ${passes} passes each (goal 1.0x)`,
+            `${peerText} = ${ratio(ours, torch)}, best of ${passes} passes each (goal 1.0x); ` +
+            `ours ${gflops.toFixed(1)} GFLOP/s = ${((gflops / peakGflops) * 100).toFixed(0)}% of the measured ${peakGflops.toFixed(1)} GFLOP/s GEMM peak`,
         ),
       );
     }
