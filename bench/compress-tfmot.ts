@@ -5,7 +5,9 @@
  * ceil(54000 / 128) * 2) while fine-tuning. Then:
  *   - tutorial: the 80% model, int8 per-channel and 4-bit codebook (centroid fine-tuning), packed;
  *   - best: the same schedule shape to a higher final sparsity (B2_BEST_SPARSITY, %), fine-tuned
- *     B2_BEST_EPOCHS epochs in all (masks fixed after end_step), + 3- and 4-bit codebooks.
+ *     B2_BEST_EPOCHS epochs in all (masks fixed after end_step), + 3- and 4-bit codebooks;
+ *   - kd: the same as best (B2_KD_SPARSITY, %), but fine-tuned by distillation from the unpruned
+ *     baseline (T = B2_KD_T, alpha = B2_KD_ALPHA %) instead of the labels alone.
  * Sizes are gzip -9 of the tfjs artifact (model.json + weights.bin) and of the container, all
  * against our own fp32 baseline artifact. Every stage and variant is judged on the validation split
  * (accuracy of the decoded container); the variant shipped is chosen there (the most compressed one
@@ -22,7 +24,9 @@ import { setBackend } from '../src/backend/select.js';
 import type { TensorDataset } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { buildZooModel } from '../src/model/zoo.js';
-import { PolynomialDecay, disposeMasks, magnitudePrune, sparsityReport, strip } from '../src/prune/index.js';
+import { distill } from '../src/distill/index.js';
+import { cloneModel } from '../src/model/clone.js';
+import { PolynomialDecay, PruningCallback, disposeMasks, magnitudePrune, sparsityReport, strip, type Masks } from '../src/prune/index.js';
 import { artifactSize, modelArtifacts } from '../src/serialize/index.js';
 import { evaluate, train } from '../src/train/index.js';
 import { envInt, summary, writeResult } from './common.js';
@@ -33,6 +37,8 @@ const GOAL = { gzipRatio: 20, maxAccuracyDropPp: 0.5 };
 
 interface PruneStage {
   finalSparsity: number;
+  /** Fine-tuned by distillation from the unpruned baseline. */
+  kd: boolean;
   epochs: number;
   accuracy: number;
   kernelSparsity: number;
@@ -61,6 +67,9 @@ export default async function run(): Promise<void> {
     // (the best stage also tries B2_BITS - 1)
     fineTuneSteps: envInt('B2_FT_STEPS', quick ? 30 : 300),
     fineTuneLearningRate: 1e-4,
+    kdSparsity: envInt('B2_KD_SPARSITY', 86) / 100,
+    kdTemperature: envInt('B2_KD_T', 4),
+    kdAlpha: envInt('B2_KD_ALPHA', 10) / 100,
   };
   const [trainSet, validation] = loadMnist({ split: 'train', limit: cfg.trainLimit }).split(0.1, 0);
   const test = loadMnist({ split: 'test', limit: cfg.testSamples });
@@ -84,26 +93,37 @@ export default async function run(): Promise<void> {
       test: validation,
     });
 
-  async function pruneStage(finalSparsity: number, epochs: number, label: string, quantizers: ((m: tf.LayersModel) => Promise<QuantizePackResult>)[]): Promise<PruneStage> {
+  // prune_low_magnitude(model): every Conv2D and Dense kernel; TF-MOT's frequency 100 (shorter quick
+  // runs update more often so they still reach the target).
+  const pruning = (finalSparsity: number) => ({
+    configList: [{ opTypes: ['Conv2D', 'Dense'], sparsity: finalSparsity }],
+    schedule: (s: number) => new PolynomialDecay({ initialSparsity: 0.5, finalSparsity: s, beginStep: 0, endStep, frequency: Math.min(100, Math.max(1, Math.floor(endStep / 4))) }),
+  });
+
+  /** Gradual pruning while distilling from the unpruned baseline; returns the pruned copy and its masks. */
+  async function pruneDistilled(finalSparsity: number, epochs: number, label: string): Promise<{ model: tf.LayersModel; masks: Masks }> {
+    const student = await cloneModel(baseline);
+    const cb = new PruningCallback(student, pruning(finalSparsity));
+    try {
+      await distill({ teacher: baseline, student, data: trainSet, epochs, batchSize: cfg.batchSize, validation, temperature: cfg.kdTemperature, alpha: cfg.kdAlpha, callbacks: [cb], progress: true, label });
+      return { model: student, masks: cb.takeMasks() };
+    } finally {
+      cb.dispose();
+    }
+  }
+
+  async function pruneStage(finalSparsity: number, epochs: number, label: string, quantizers: ((m: tf.LayersModel) => Promise<QuantizePackResult>)[], kd = false): Promise<PruneStage> {
     const start = performance.now();
-    const pruned = await magnitudePrune(baseline, trainSet, {
-      epochs,
-      batchSize: cfg.batchSize,
-      validation,
-      progress: true,
-      label,
-      // prune_low_magnitude(model): every Conv2D and Dense kernel.
-      configList: [{ opTypes: ['Conv2D', 'Dense'], sparsity: finalSparsity }],
-      // TF-MOT's frequency 100; shorter quick runs update more often so they still reach the target.
-      schedule: (s) => new PolynomialDecay({ initialSparsity: 0.5, finalSparsity: s, beginStep: 0, endStep, frequency: Math.min(100, Math.max(1, Math.floor(endStep / 4))) }),
-    });
+    const pruned = kd
+      ? await pruneDistilled(finalSparsity, epochs, label)
+      : await magnitudePrune(baseline, trainSet, { epochs, batchSize: cfg.batchSize, validation, progress: true, label, ...pruning(finalSparsity) });
     const seconds = (performance.now() - start) / 1000;
     const exported = await strip(pruned.model, pruned.masks);
     disposeMasks(pruned.masks);
     pruned.model.dispose();
     const accuracy = (await evaluate(exported, validation)).accuracy!;
     const gzipBytes = artifactSize(await modelArtifacts(exported)).gzipBytes;
-    const stage: PruneStage = { finalSparsity, epochs, accuracy, kernelSparsity: sparsityReport(exported).sparsity, gzipBytes, gzipRatio: baseGzip / gzipBytes, seconds, quantized: [] };
+    const stage: PruneStage = { finalSparsity, epochs, kd, accuracy, kernelSparsity: sparsityReport(exported).sparsity, gzipBytes, gzipRatio: baseGzip / gzipBytes, seconds, quantized: [] };
     console.log(`${label}: accuracy ${pct(accuracy)}%, sparsity ${pct(stage.kernelSparsity)}%, ${gzipBytes} B gz (${stage.gzipRatio.toFixed(2)}x), ${seconds.toFixed(0)} s`);
     for (const qz of quantizers) {
       const q = await qz(exported);
@@ -123,29 +143,34 @@ export default async function run(): Promise<void> {
     (m) => quantizeCodebook(m, cfg.bits - 1, trainSet),
     (m) => quantizeCodebook(m, cfg.bits, trainSet),
   ]);
+  const kd = await pruneStage(cfg.kdSparsity, cfg.bestEpochs, `prune${Math.round(cfg.kdSparsity * 100)} kd`, [
+    (m) => quantizeCodebook(m, cfg.bits - 1, trainSet),
+    (m) => quantizeCodebook(m, cfg.bits, trainSet),
+  ], true);
+  const stages = [tutorial, best, kd];
 
   const totalSeconds = (performance.now() - t0) / 1000;
   const describe = (q: QuantizePackResult) => `${q.mode === 'codebook' ? `codebook${q.bits}` : q.mode}`;
   // The headline of each stage is the last (B2_BITS) codebook; every variant gets a line.
-  const variants = [tutorial, best].flatMap((s) => s.quantized.filter((q) => q.mode === 'codebook').map((q) => ({ stage: s, q })));
+  const variants = stages.flatMap((s) => s.quantized.filter((q) => q.mode === 'codebook').map((q) => ({ stage: s, q })));
   const withinGoal = variants.filter((v) => (baseAcc - v.q.accuracy) * 100 <= GOAL.maxAccuracyDropPp);
   const chosen = withinGoal.length
     ? withinGoal.reduce((a, b) => (b.q.gzipRatio > a.q.gzipRatio ? b : a))
     : variants.reduce((a, b) => (b.q.accuracy > a.q.accuracy ? b : a));
   const chosenTestAcc = await containerAccuracy(chosen.q.bytes!, test);
   const testDropPp = (baseTestAcc - chosenTestAcc) * 100;
-  const lines = [tutorial, best].flatMap((s) => s.quantized.filter((q) => q.mode === 'codebook').map((q) => {
+  const lines = stages.flatMap((s) => s.quantized.filter((q) => q.mode === 'codebook').map((q) => {
     const dropPp = (baseAcc - q.accuracy) * 100;
     const int8 = s.quantized.find((x) => x.mode === 'int8-channel');
     return summary(
-      `B2 compress-tfmot: baseline ${baseGzip} B gz, pruned ${Math.round(s.finalSparsity * 100)}% (${s.epochs} ep) ${s.gzipBytes} B (${s.gzipRatio.toFixed(1)}x, TF-MOT ${TFMOT.prunedRatio.toFixed(1)}x), ` +
+      `B2 compress-tfmot: baseline ${baseGzip} B gz, pruned ${Math.round(s.finalSparsity * 100)}% (${s.epochs} ep${s.kd ? ', distilled from the baseline' : ''}) ${s.gzipBytes} B (${s.gzipRatio.toFixed(1)}x, TF-MOT ${TFMOT.prunedRatio.toFixed(1)}x), ` +
         (int8 ? `pruned+int8 packed ${int8.containerGzipBytes} B (${int8.gzipRatio.toFixed(1)}x, TF-MOT ${TFMOT.quantizedRatio.toFixed(1)}x, acc ${pct(int8.accuracy)}), ` : '') +
         `pruned+${describe(q)} packed ${q.containerGzipBytes} B (${q.gzipRatio.toFixed(1)}x, goal ${GOAL.gzipRatio}x); ` +
         `validation acc ${pct(baseAcc)} -> ${pct(q.accuracy)} (${dropPp >= 0 ? '-' : '+'}${Math.abs(dropPp).toFixed(2)} pp, goal drop <= ${GOAL.maxAccuracyDropPp})`,
     );
   }));
   lines.push(summary(
-    `B2 compress-tfmot chosen on validation: pruned ${Math.round(chosen.stage.finalSparsity * 100)}% + ${describe(chosen.q)}, ${chosen.q.containerGzipBytes} B gz = ${chosen.q.gzipRatio.toFixed(1)}x our fp32 tfjs artifact (${baseGzip} B gz; goal ${GOAL.gzipRatio}x); ` +
+    `B2 compress-tfmot chosen on validation: pruned ${Math.round(chosen.stage.finalSparsity * 100)}%${chosen.stage.kd ? ' (distilled)' : ''} + ${describe(chosen.q)}, ${chosen.q.containerGzipBytes} B gz = ${chosen.q.gzipRatio.toFixed(1)}x our fp32 tfjs artifact (${baseGzip} B gz; goal ${GOAL.gzipRatio}x); ` +
       `test acc ${pct(baseTestAcc)} -> ${pct(chosenTestAcc)} (${testDropPp >= 0 ? '-' : '+'}${Math.abs(testDropPp).toFixed(2)} pp, goal drop <= ${GOAL.maxAccuracyDropPp}); ` +
       `TF-MOT anchor ${TFMOT.baselineGzipBytes} B -> ${TFMOT.quantizedBytes} B = ${TFMOT.quantizedRatio}x, acc ${pct(TFMOT.accuracyBefore)} -> ${pct(TFMOT.accuracyAfter)} (measured on zipped Keras .h5 / TFLite files)`,
   ));
@@ -160,8 +185,9 @@ export default async function run(): Promise<void> {
     chosen: { sparsity: chosen.stage.finalSparsity, quantizer: describe(chosen.q), gzipBytes: chosen.q.containerGzipBytes, gzipRatio: chosen.q.gzipRatio, testAccuracy: chosenTestAcc, testDropPp },
     tutorial,
     best,
+    kd,
     // Settings (sparsity / quantizer) that reach both goals.
-    goalMetBy: [tutorial, best].flatMap((s) => s.quantized.filter(meets).map((q) => `${Math.round(s.finalSparsity * 100)}% + ${describe(q)}`)),
+    goalMetBy: stages.flatMap((s) => s.quantized.filter(meets).map((q) => `${Math.round(s.finalSparsity * 100)}% + ${describe(q)}`)),
     goal: GOAL,
     tfmotReference: TFMOT,
     totalSeconds,
