@@ -60,14 +60,14 @@ export default async function run(): Promise<void> {
     epochs: envInt('B2_EPOCHS', quick ? 1 : 4),
     pruneEpochs: envInt('B2_PRUNE_EPOCHS', quick ? 1 : 2),
     batchSize: 128,
-    bestSparsity: envInt('B2_BEST_SPARSITY', 86) / 100,
+    bestSparsity: envInt('B2_BEST_SPARSITY', 83) / 100,
     // Same ramp (0.5 -> best over the tutorial's end_step), then more epochs with the masks fixed.
     bestEpochs: envInt('B2_BEST_EPOCHS', quick ? 2 : 4),
     bits: envInt('B2_BITS', 4),
     // (the best stage also tries B2_BITS - 1)
     fineTuneSteps: envInt('B2_FT_STEPS', quick ? 30 : 300),
     fineTuneLearningRate: 1e-4,
-    kdSparsity: envInt('B2_KD_SPARSITY', 86) / 100,
+    kdSparsity: envInt('B2_KD_SPARSITY', 83) / 100,
     kdTemperature: envInt('B2_KD_T', 4),
     kdAlpha: envInt('B2_KD_ALPHA', 10) / 100,
   };

@@ -7,12 +7,13 @@ import { createProgress } from './progress.js';
 import { evaluateQuality } from './quality.js';
 import { BENCH_SCHEMA_VERSION, type BenchReport, type HistoryCurve, type ModelReport, type VsBaseline } from './report/schema.js';
 import type { ModelRunner, RuntimeName } from './runner.js';
+import { benchLabels } from './labels.js';
 import { openBenchModel, type ModelInput } from './source.js';
 import { measureFiles } from './size.js';
 
 /** Options of {@link benchModels}. */
 export interface BenchArgs {
-  /** Models to compare; the first is the baseline. */
+  /** Models to compare; the first is the baseline. Each gets a unique label ({@link benchLabels}). */
   models: ModelInput[];
   /** Runtimes to time on (`tfjs-default` = the active tfjs backend). Default `['tfjs-default', 'onnx']`. */
   runtimes?: Array<RuntimeName | 'tfjs-default'>;
@@ -37,6 +38,9 @@ export interface BenchArgs {
   /** Training histories to chart, by model name. */
   history?: Record<string, HistoryCurve>;
 }
+
+/** An input the bench cannot read at all: the whole run fails (not one runtime skipped). */
+class UnreadableInput extends Error {}
 
 async function resolveRuntimes(list: Array<RuntimeName | 'tfjs-default'>): Promise<RuntimeName[]> {
   const active = currentBackend()?.name ?? (await setBackend('auto')).name;
@@ -101,65 +105,71 @@ export async function benchModels(args: BenchArgs): Promise<BenchReport> {
   const restore = currentBackend()?.name ?? tf.getBackend();
   const runtimes = await resolveRuntimes(args.runtimes ?? ['tfjs-default', 'onnx']);
   const inputShape = args.inputShape ?? args.data?.xShape;
+  const labels = benchLabels(args.models);
   const progress = createProgress(args.progress ?? true);
   progress.start(args.models.length * runtimes.length * batches.length * (warmup + repeats), 'opening');
   const reports: ModelReport[] = [];
+  const opened: Awaited<ReturnType<typeof openBenchModel>>[] = [];
   try {
-    for (const input of args.models) {
-      const model = await openBenchModel(input);
-      try {
-        const report: ModelReport = {
-          name: model.name,
-          kind: model.kind,
-          source: model.source,
-          size: measureFiles(model.files),
-          params: await model.params(),
-          coldStart: [],
-          latency: [],
-          skipped: [],
-        };
-        for (const runtime of runtimes) {
-          const steps = batches.length * (warmup + repeats);
-          const why = await model.unsupported(runtime);
-          if (why) {
-            report.skipped.push({ runtime, reason: why });
-            progress.tick(steps);
-            continue;
-          }
-          let runner: ModelRunner | undefined;
-          let done = 0;
-          try {
-            progress.label(`${model.name} ${runtime} load`);
-            const opened = await measureColdStart(() => model.open(runtime, { threads: args.threads }), { inputShape });
-            runner = opened.runner;
-            report.coldStart.push(opened.cold);
-            if (!report.outputs && runner.runFeeds && runner.inputs) Object.assign(report, await signatureOf(runner, inputShape));
-            for (const batch of batches) {
-              progress.label(`${model.name} ${runtime} b${batch}`);
-              const onStep = () => {
-                done++;
-                progress.tick();
-              };
-              report.latency.push(await measureLatency(runner, { batch, warmup, repeats, inputShape, onStep }));
-            }
-            if (args.data && !report.quality) {
-              progress.label(`${model.name} ${runtime} quality`);
-              const q = await evaluateQuality(runner, args.data, { topK: args.topK });
-              report.quality = { ...q, runtime, dataset: args.dataName ?? 'dataset' };
-            }
-          } catch (err) {
-            report.skipped.push({ runtime, reason: (err as Error).message });
-            progress.tick(steps - done);
-          } finally {
-            runner?.dispose();
-          }
+    // Open (read and check) every input before timing any: an unreadable file fails the run at once.
+    for (const [i, input] of args.models.entries()) opened.push(await openBenchModel(input, labels[i]));
+    for (const model of opened) {
+      const report: ModelReport = {
+        name: model.name,
+        kind: model.kind,
+        source: model.source,
+        size: measureFiles(model.files),
+        params: await model.params(),
+        coldStart: [],
+        latency: [],
+        skipped: [],
+      };
+      for (const runtime of runtimes) {
+        const steps = batches.length * (warmup + repeats);
+        const why = await model.unsupported(runtime);
+        if (why) {
+          report.skipped.push({ runtime, reason: why });
+          progress.tick(steps);
+          continue;
         }
-        reports.push(report);
-      } finally {
-        model.dispose();
+        let runner: ModelRunner | undefined;
+        let done = 0;
+        try {
+          progress.label(`${model.name} ${runtime} load`);
+          const open = () =>
+            model.open(runtime, { threads: args.threads }).catch((err: Error) => {
+              // onnxruntime is an ONNX file's only runtime: failing to load it means the input is unreadable.
+              throw model.kind === 'onnx' ? new UnreadableInput(err.message.includes(model.source) ? err.message : `${model.source}: ${err.message}`) : err;
+            });
+          const started = await measureColdStart(open, { inputShape });
+          runner = started.runner;
+          report.coldStart.push(started.cold);
+          if (!report.outputs && runner.runFeeds && runner.inputs) Object.assign(report, await signatureOf(runner, inputShape));
+          for (const batch of batches) {
+            progress.label(`${model.name} ${runtime} b${batch}`);
+            const onStep = () => {
+              done++;
+              progress.tick();
+            };
+            report.latency.push(await measureLatency(runner, { batch, warmup, repeats, inputShape, onStep }));
+          }
+          if (args.data && !report.quality) {
+            progress.label(`${model.name} ${runtime} quality`);
+            const q = await evaluateQuality(runner, args.data, { topK: args.topK });
+            report.quality = { ...q, runtime, dataset: args.dataName ?? 'dataset' };
+          }
+        } catch (err) {
+          if (err instanceof UnreadableInput) throw err;
+          report.skipped.push({ runtime, reason: (err as Error).message });
+          progress.tick(steps - done);
+        } finally {
+          runner?.dispose();
+        }
       }
+      reports.push(report);
     }
   } finally {
+    for (const m of opened) m.dispose();
     progress.stop();
     if (tf.getBackend() !== restore) await setBackend(restore as 'wasm' | 'cpu' | 'tensorflow');
   }

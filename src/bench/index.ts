@@ -5,7 +5,7 @@
  */
 export { benchModels, compareToBaseline } from './bench.js';
 export type { BenchArgs } from './bench.js';
-export { measureFiles, paramStats, paramStatsFromWeights } from './size.js';
+export { measureFiles, paramStats, paramStatsFromSummary, paramStatsFromWeights } from './size.js';
 export type { FileSize, SizeReport, LayerParams, ParamStats } from './size.js';
 export { percentile, summarize } from './stats.js';
 export type { LatencyStats } from './stats.js';
@@ -20,6 +20,7 @@ export type { TfjsRunnerArgs } from './runner-tfjs.js';
 export { openOnnxRunner } from './runner-onnx.js';
 export type { OnnxRunnerArgs } from './runner-onnx.js';
 export { openBenchModel, tfjsArtifactFiles } from './source.js';
+export { benchLabels, parseBenchInput } from './labels.js';
 export { evaluateModel } from './evaluate-model.js';
 export type { ModelScore } from './evaluate-model.js';
 export type { BenchModel, ModelInput } from './source.js';

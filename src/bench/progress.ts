@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { fitBarLine, terminalColumns } from '../train/progress.js';
 
 /** A progress sink; the no-op one is used when progress is off. */
 export interface Progress {
@@ -11,15 +12,21 @@ export interface Progress {
 const silent: Progress = { start() {}, label() {}, tick() {}, stop() {} };
 
 /**
- * A cli-progress bar on stderr, or a silent sink when `enabled` is false or stderr is not a
- * TTY (logs and CI output stay clean).
+ * A cli-progress bar on `stream` (default stderr) fitted to the terminal's width (the task label
+ * gives way first), or a silent sink when `enabled` is false or the stream is not a TTY (logs
+ * and CI output stay clean).
  */
-export function createProgress(enabled = true): Progress {
-  if (!enabled || !process.stderr.isTTY) return silent;
-  const bar = new cliProgress.SingleBar(
-    { format: 'bench [{bar}] {value}/{total} {task}', stream: process.stderr, hideCursor: true, clearOnComplete: true },
-    cliProgress.Presets.shades_classic,
-  );
+export function createProgress(enabled = true, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (!enabled || !stream.isTTY) return silent;
+  const format = (_o: unknown, params: { progress: number; value: number; total: number }, payload: { task?: string }) =>
+    fitBarLine({
+      before: 'bench ',
+      fraction: params.progress,
+      flex: payload.task ?? '',
+      after: (task) => ` ${params.value}/${params.total}${task ? ` ${task}` : ''}`,
+      columns: terminalColumns(stream),
+    });
+  const bar = new cliProgress.SingleBar({ format, stream, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
   let started = false;
   return {
     start(total, label) {

@@ -114,6 +114,23 @@ export function paramStats(model: tf.LayersModel): ParamStats {
   return finish(layers);
 }
 
+/** Float dtypes whose values are parameters (integer initializers are shapes, axes and indices). */
+const FLOAT_DTYPES = new Set(['float32', 'float16', 'float64']);
+
+/**
+ * Parameter counts from decoded weight tensors (e.g. an `.onnx` file's initializers, as
+ * `onnxSummary` lists them): one entry per float tensor.
+ *
+ * @example
+ * paramStatsFromSummary(onnxSummary('out/model.onnx').weights);
+ */
+export function paramStatsFromSummary(weights: ReadonlyArray<{ name: string; dtype: string; params: number; nonZeros: number; bytes: number }>): ParamStats {
+  const layers = weights
+    .filter((w) => FLOAT_DTYPES.has(w.dtype) && w.params > 0)
+    .map((w) => ({ name: w.name, className: 'initializer', params: w.params, nonZero: w.nonZeros, sparsity: 1 - w.nonZeros / w.params, bytes: w.bytes }));
+  return finish(layers);
+}
+
 /**
  * Same counts for named weight tensors (e.g. a graph model's `weights` map), grouped by the
  * name's prefix before the last `/` so `dense/kernel` and `dense/bias` form one layer.

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { modelJsonPath, modelSpecName, saveLayersModel } from '../model/io.js';
+import { onnxSummary } from '../model/onnx-summary.js';
 import { modelInputSpecs, type InputSpec } from '../model/input-shape.js';
 import { loadLayersModel, loadModel, locateModel } from '../model/load.js';
 import { oneLine } from '../util/errors.js';
@@ -11,10 +12,13 @@ import { exportOnnxFile } from './adapters.js';
 import type { ModelKind, ModelRunner, RuntimeName } from './runner.js';
 import { openOnnxRunner } from './runner-onnx.js';
 import { openTfjsRunner } from './runner-tfjs.js';
-import { paramStats, paramStatsFromWeights, type ParamStats } from './size.js';
+import { paramStats, paramStatsFromSummary, paramStatsFromWeights, type ParamStats } from './size.js';
 
-/** A model to benchmark: a path (folder, model.json, .tfjsc, .onnx), `zoo:<name>`, or an in-memory model. */
-export type ModelInput = string | { name: string; model: tf.LayersModel };
+/**
+ * A model to benchmark: a path (folder, model.json, .tfjsc, .onnx) or `zoo:<name>` (labelled by
+ * {@link benchLabels}), the same with an explicit label, or an in-memory model.
+ */
+export type ModelInput = string | { name: string; path: string } | { name: string; model: tf.LayersModel };
 
 /** A model opened for benchmarking, able to start a runner on any runtime it supports. */
 export interface BenchModel {
@@ -75,7 +79,8 @@ function tfjsBenchModel(name: string, kind: ModelKind, files: string[], source: 
       return exportError;
     }
     try {
-      const out = temp.path(`${name.replace(/[^\w.-]/g, '_')}.onnx`);
+      // One temp folder per model: a fixed file name, whatever characters the label has.
+      const out = temp.path('model.onnx');
       await exportOnnxFile(model, out);
       if (!existsSync(out)) throw new Error('exporter wrote no file');
       onnxPath = out;
@@ -126,33 +131,34 @@ function tfjsBenchModel(name: string, kind: ModelKind, files: string[], source: 
   };
 }
 
-function onnxBenchModel(input: string, path: string, temp: Temp): BenchModel {
-  const name = basename(path, extname(path));
+function onnxBenchModel(name: string, input: string, path: string, temp: Temp): BenchModel {
+  // Decode it now: a truncated or corrupt file is the user's input failing, not a runtime to skip.
+  const summary = onnxSummary(path);
   return {
     name,
     kind: 'onnx',
     files: [path],
     source: input,
-    unsupported: async (rt) => (rt === 'onnx' ? undefined : `'${input}' is an ONNX file; it runs on onnxruntime only`),
+    unsupported: async (rt) => (rt === 'onnx' ? undefined : 'an ONNX file runs on onnxruntime only'),
     open: async (rt, args) => {
       if (rt !== 'onnx') throw new Error(`'${input}' is an ONNX file and cannot run on ${rt}`);
       return openOnnxRunner(path, { name, threads: args?.threads });
     },
-    params: async () => undefined,
+    params: async () => paramStatsFromSummary(summary.weights),
     dispose: () => temp.dispose(),
   };
 }
 
 /** Save a layers model to a temporary folder so its files can be measured, and bench it from there. */
 async function savedBenchModel(name: string, source: string, model: tf.LayersModel, temp: Temp): Promise<BenchModel> {
-  const dir = temp.path(name.replace(/[^\w.-]/g, '_'));
+  const dir = temp.path('saved');
   await saveLayersModel(model, dir);
   const load = async () => (await loadLayersModel(dir, { command: 'bench' })).model;
   return tfjsBenchModel(name, 'tfjs-layers', tfjsArtifactFiles(dir), source, { load, layers: load }, temp);
 }
 
 /**
- * Open a model for benchmarking. The format is recognised by the one model loader
+ * Open a model for benchmarking, labelled `name` (default: its {@link benchLabels} label alone). The format is recognised by the one model loader
  * ({@link locateModel}): `.onnx`, container (layers or graph inside), tfjs graph model, tfjs
  * layers model (folder or model JSON), `zoo:<name>`; Keras files are refused in one line.
  * In-memory and zoo models are saved to a temporary folder first so their files can be measured.
@@ -161,29 +167,30 @@ async function savedBenchModel(name: string, source: string, model: tf.LayersMod
  * const m = await openBenchModel('out/pruned');
  * const r = await m.open('tfjs-wasm');
  */
-export async function openBenchModel(input: ModelInput): Promise<BenchModel> {
+export async function openBenchModel(input: ModelInput, name?: string): Promise<BenchModel> {
   const temp = new Temp();
   try {
-    return await openWith(input, temp);
+    if (typeof input !== 'string' && 'model' in input) return await savedBenchModel(name ?? input.name, 'memory', input.model, temp);
+    const spec = typeof input === 'string' ? input : input.path;
+    return await openWith(spec, name ?? (typeof input === 'string' ? modelSpecName(input) : input.name), temp);
   } catch (err) {
     temp.dispose();
     throw err;
   }
 }
 
-async function openWith(input: ModelInput, temp: Temp): Promise<BenchModel> {
-  if (typeof input !== 'string') return savedBenchModel(input.name, 'memory', input.model, temp);
+async function openWith(input: string, name: string, temp: Temp): Promise<BenchModel> {
   const loc = locateModel(input);
   const tfjsKinds = { command: 'bench', accept: ['layers', 'graph'] } as const;
   if (loc.format === 'zoo') {
     const { model } = await loadLayersModel(input, { command: 'bench' });
     try {
-      return await savedBenchModel(modelSpecName(input), input, model, temp);
+      return await savedBenchModel(name, input, model, temp);
     } finally {
       model.dispose();
     }
   }
-  if (loc.format === 'onnx') return onnxBenchModel(input, loc.path!, temp);
+  if (loc.format === 'onnx') return onnxBenchModel(name, input, loc.path!, temp);
   // Containers may hold either topology: load once to learn which (Keras files are refused here).
   const probe = await loadModel(input, tfjsKinds);
   const isGraph = probe.kind === 'graph';
@@ -194,8 +201,6 @@ async function openWith(input: ModelInput, temp: Temp): Promise<BenchModel> {
   };
   const layers = async () => (await loadLayersModel(input, { command: 'bench' })).model;
   const loaders: Loaders = { load, layers };
-  if (loc.format === 'container') {
-    return tfjsBenchModel(basename(loc.path!, extname(loc.path!)), 'container', [loc.path!], input, loaders, temp);
-  }
-  return tfjsBenchModel(modelSpecName(input), isGraph ? 'tfjs-graph' : 'tfjs-layers', tfjsArtifactFiles(loc.path!), input, loaders, temp);
+  if (loc.format === 'container') return tfjsBenchModel(name, 'container', [loc.path!], input, loaders, temp);
+  return tfjsBenchModel(name, isGraph ? 'tfjs-graph' : 'tfjs-layers', tfjsArtifactFiles(loc.path!), input, loaders, temp);
 }

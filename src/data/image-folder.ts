@@ -1,6 +1,8 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { OutputInfo } from 'sharp';
+import { oneLine } from '../util/errors.js';
+import { isInside } from '../model/validate/paths.js';
 import { TensorDataset, oneHot, permutation } from './dataset.js';
 
 /** File extensions {@link loadImageFolder} decodes (case-insensitive); other files are ignored, as in Keras. */
@@ -47,17 +49,34 @@ function isImage(name: string): boolean {
 // Codepoint order, like Python's sorted() that Keras uses (localeCompare would differ on case).
 const byCodepoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function walkImages(dir: string): string[] {
+/** Real path of an entry, or undefined when it leads outside `root` (symlinks are followed only inside it). */
+function insideRoot(root: string, path: string): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return undefined;
+  }
+  if (!isInside(root, real)) throw new Error(`${path}: leads (through a symlink) outside the image folder ${root}; refused`);
+  return real;
+}
+
+function walkImages(dir: string, root: string = realpathSync(dir), seen = new Set<string>()): string[] {
   const out: string[] = [];
+  // A folder linked into itself is walked once.
+  const here = realpathSync(dir);
+  if (seen.has(here)) return out;
+  seen.add(here);
   const entries = readdirSync(dir, { withFileTypes: true })
     .filter((e) => !e.name.startsWith('.'))
     .sort((a, b) => byCodepoint(a.name, b.name));
   for (const e of entries) {
     const path = join(dir, e.name);
-    // statSync follows symlinks, so linked folders/files count like real ones.
+    // Linked folders/files count like real ones, as long as they stay inside the image folder.
+    if (e.isSymbolicLink() && insideRoot(root, path) === undefined) continue;
     const st = statSync(path, { throwIfNoEntry: false });
     if (!st) continue;
-    if (st.isDirectory()) out.push(...walkImages(path));
+    if (st.isDirectory()) out.push(...walkImages(path, root, seen));
     else if (st.isFile() && isImage(e.name)) out.push(path);
   }
   return out;
@@ -97,7 +116,9 @@ export function listImageFolder(dir: string, args: ImageFolderListArgs = {}): Im
   const files: string[] = [];
   const labels: number[] = [];
   classNames.forEach((name, c) => {
-    let found = walkImages(join(dir, name));
+    const root = realpathSync(dir);
+    if (insideRoot(root, join(dir, name)) === undefined) throw new Error(`${join(dir, name)}: class folder not found`);
+    let found = walkImages(join(dir, name), root);
     if (found.length === 0) {
       throw new Error(`${join(dir, name)}: class folder has no images (${IMAGE_EXTENSIONS.join(', ')})`);
     }
@@ -113,6 +134,90 @@ export async function loadSharp(): Promise<(typeof import('sharp'))['default']> 
   return (await import('sharp')).default;
 }
 
+/** Most pixels (width x height) an image may declare; larger ones are refused before decoding. */
+export const MAX_IMAGE_PIXELS = 2 ** 26;
+
+/**
+ * Deflate expands at most ~1032x, so a PNG's decoded bytes are bounded by its file size: a header
+ * claiming more (a few bytes saying 5505052x28) is refused before a pixel is decoded.
+ */
+const PNG_MAX_EXPANSION = 1100;
+
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+
+/** Bytes of filtered scanlines a PNG's IHDR implies (all 7 passes when interlaced). */
+function pngDataBytes(w: number, h: number, bitsPerPixel: number, interlaced: boolean): number {
+  const rows = (pw: number, ph: number) => (pw > 0 && ph > 0 ? ph * (1 + Math.ceil((pw * bitsPerPixel) / 8)) : 0);
+  if (!interlaced) return rows(w, h);
+  return ADAM7.reduce((sum, [x0, y0, dx, dy]) => sum + rows(Math.ceil((w - x0!) / dx!), Math.ceil((h - y0!) / dy!)), 0);
+}
+
+/**
+ * A PNG's image data must inflate to exactly the size its header implies. Decoders take a header
+ * that claims less than the data holds (sharp reads a 8x8 image rewritten to say 1x1 without a
+ * warning): checked here, the inflate stopped as soon as it passes the expected size.
+ */
+async function checkPngData(path: string, bytes: Uint8Array): Promise<void> {
+  const bad = (why: string) => new Error(`${path}: corrupt PNG (${why})`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 8;
+  let expected = -1;
+  const { Unzlib } = await import('fflate');
+  let got = 0;
+  let over = false;
+  const inflater = new Unzlib((chunk) => {
+    got += chunk.length;
+    if (got > expected) over = true;
+  });
+  let sawEnd = false;
+  while (at + 8 <= bytes.length) {
+    const len = v.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (at + 12 + len > bytes.length) throw bad(`chunk ${type} runs past the end of the file`);
+    const data = bytes.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') {
+      const [w, h, depth, color, , , interlace] = [v.getUint32(at + 8), v.getUint32(at + 12), data[8]!, data[9]!, data[10], data[11], data[12]!];
+      if (PNG_CHANNELS[color] === undefined) throw bad(`color type ${color}`);
+      expected = pngDataBytes(w, h, depth * PNG_CHANNELS[color]!, interlace === 1);
+    } else if (type === 'IDAT') {
+      if (expected < 0) throw bad('image data before the header');
+      try {
+        inflater.push(data);
+      } catch (err) {
+        throw bad(`image data does not inflate: ${oneLine((err as Error).message, 80)}`);
+      }
+      if (over) throw bad(`image data holds more than the ${expected} bytes its header implies`);
+    } else if (type === 'IEND') {
+      sawEnd = true;
+      break;
+    }
+    at += 12 + len;
+  }
+  if (!sawEnd) throw bad('no IEND chunk');
+  if (got !== expected) throw bad(`image data holds ${got} bytes, its header implies ${expected}`);
+}
+
+/** Read the image header only and refuse sizes the file cannot hold or over {@link MAX_IMAGE_PIXELS}. */
+async function checkImageHeader(sharp: (typeof import('sharp'))['default'], path: string): Promise<void> {
+  let meta: import('sharp').Metadata;
+  try {
+    meta = await sharp(path, { failOn: 'error', limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new Error(`${path}: cannot decode image: ${oneLine((err as Error).message, 200)}`);
+  }
+  const { width = 0, height = 0, channels = 1, format, size } = meta;
+  const pixels = width * height;
+  if (!(pixels > 0)) throw new Error(`${path}: image header declares ${width}x${height} pixels`);
+  const bytes = size ?? statSync(path).size;
+  const depth = meta.depth === 'ushort' ? 2 : 1;
+  if (format === 'png' && height * (width * channels * depth + 1) > PNG_MAX_EXPANSION * bytes) {
+    throw new Error(`${path}: PNG header declares ${width}x${height}x${channels} pixels, more than its ${bytes} bytes can hold (corrupt or a decompression bomb)`);
+  }
+  if (pixels > MAX_IMAGE_PIXELS) throw new Error(`${path}: image header declares ${width}x${height} = ${pixels} pixels, over the limit of ${MAX_IMAGE_PIXELS}`);
+  if (format === 'png') await checkPngData(path, new Uint8Array(readFileSync(path)));
+}
+
 /**
  * Decode one image into `out` (h*w*channels floats in [0, 1], HWC order).
  * Alpha is dropped (not composited), like Keras; gray images are replicated to RGB when channels is 3.
@@ -126,7 +231,8 @@ export async function decodeImage(
 ): Promise<void> {
   const [h, w] = imageSize;
   const sharp = await loadSharp();
-  let pipeline = sharp(path, { failOn: 'error' }).removeAlpha();
+  await checkImageHeader(sharp, path);
+  let pipeline = sharp(path, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS }).removeAlpha();
   pipeline = channels === 1 ? pipeline.greyscale() : pipeline.toColourspace('srgb');
   let result: { data: Buffer; info: OutputInfo };
   try {

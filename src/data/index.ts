@@ -4,9 +4,9 @@ export { parseIdx, readIdx } from './idx.js';
 export type { IdxArray } from './idx.js';
 export { loadMnist, loadIdxDataset, mnistDataDir } from './mnist.js';
 export type { MnistArgs } from './mnist.js';
-export { readNpy, parseNpy, writeNpy, encodeNpy, npyToFloat32, loadNpyDataset } from './npy.js';
+export { readNpy, parseNpy, writeNpy, encodeNpy, npyToFloat32, loadNpyDataset, MAX_CLASSES, MAX_ONE_HOT_VALUES } from './npy.js';
 export type { NpyArray, NpyData, NpyDtype, NpyWriteArgs, NpyDatasetArgs } from './npy.js';
-export { loadImageFolder, listImageFolder, decodeImage, loadSharp, IMAGE_EXTENSIONS } from './image-folder.js';
+export { loadImageFolder, listImageFolder, decodeImage, loadSharp, IMAGE_EXTENSIONS, MAX_IMAGE_PIXELS } from './image-folder.js';
 export type { ImageFolderArgs, ImageFolderListArgs, ImageFolderListing } from './image-folder.js';
 export {
   loadFashionMnist,

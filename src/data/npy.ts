@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
-import { TensorDataset, oneHot } from './dataset.js';
+import { oneLine } from '../util/errors.js';
+import { TensorDataset, labelClassCount, oneHot } from './dataset.js';
 
 /** NumPy dtype strings this module reads and writes (little-endian or byte-order-free only). */
 export type NpyDtype = '<f4' | '<f8' | '|u1' | '<i4' | '<i8' | '|b1';
@@ -45,11 +46,79 @@ function assertLittleEndianHost(source: string): void {
   if (!HOST_LITTLE_ENDIAN) throw new Error(`${source}: .npy support needs a little-endian host`);
 }
 
+/**
+ * The header dict as numpy reads it (`ast.literal_eval` of a dict with exactly the keys descr,
+ * fortran_order and shape): a strict little parser of that Python literal, so a header numpy
+ * refuses (a NUL byte, a stray token, a missing or extra key) is refused here too.
+ */
+function headerDict(text: string, source: string): Record<string, string | boolean | number[]> {
+  const bad = (why: string) => new Error(`${source}: .npy header is not the dict numpy writes (${why})`);
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const str = (): string => {
+    const q = text[i];
+    if (q !== "'" && q !== '"') throw bad(`expected a quoted string at byte ${i}`);
+    const end = text.indexOf(q, i + 1);
+    if (end < 0) throw bad('unterminated string');
+    const v = text.slice(i + 1, end);
+    if (v.includes('\\') || v.includes('\n')) throw bad('escapes in strings are not supported');
+    i = end + 1;
+    return v;
+  };
+  const value = (): string | boolean | number[] => {
+    if (text[i] === "'" || text[i] === '"') return str();
+    if (text.startsWith('True', i)) return (i += 4), true;
+    if (text.startsWith('False', i)) return (i += 5), false;
+    if (text[i] === '(') {
+      i++;
+      const dims: number[] = [];
+      for (;;) {
+        ws();
+        if (text[i] === ')') break;
+        const m = /^(\d+)L?/.exec(text.slice(i, i + 24));
+        if (!m) throw bad(`bad dimension at byte ${i}`);
+        dims.push(Number.parseInt(m[1]!, 10));
+        i += m[0].length;
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] !== ')') throw bad(`expected ',' or ')' at byte ${i}`);
+      }
+      i++;
+      return dims;
+    }
+    if (text[i] === '[') throw new Error(`${source}: structured (record) dtypes are not supported`);
+    throw bad(`unexpected ${JSON.stringify(text[i] ?? 'end')} at byte ${i}`);
+  };
+  ws();
+  if (text[i++] !== '{') throw bad("expected '{'");
+  const out: Record<string, string | boolean | number[]> = {};
+  for (;;) {
+    ws();
+    if (text[i] === '}') break;
+    const key = str();
+    ws();
+    if (text[i++] !== ':') throw bad(`expected ':' after '${key}'`);
+    ws();
+    if (key in out) throw bad(`key '${key}' appears twice`);
+    out[key] = value();
+    ws();
+    if (text[i] === ',') i++;
+    else if (text[i] !== '}') throw bad(`expected ',' or '}' at byte ${i}`);
+  }
+  i++;
+  ws();
+  if (i !== text.length) throw bad(`unexpected ${JSON.stringify(text[i])} after the dict at byte ${i}`);
+  const keys = Object.keys(out).sort().join();
+  if (keys !== 'descr,fortran_order,shape') throw bad(`keys ${Object.keys(out).join(', ') || 'none'}; expected descr, fortran_order, shape`);
+  return out;
+}
+
 function parseHeader(text: string, source: string): { dtype: NpyDtype; shape: number[] } {
-  const descr = /['"]descr['"]\s*:\s*(?:['"]([^'"]*)['"]|(\[))/.exec(text);
-  if (!descr) throw new Error(`${source}: .npy header has no 'descr' entry: ${text.trim()}`);
-  if (descr[2]) throw new Error(`${source}: structured (record) dtypes are not supported`);
-  const raw = descr[1]!;
+  const dict = headerDict(text, source);
+  if (typeof dict.descr !== 'string') throw new Error(`${source}: .npy header 'descr' must be a dtype string`);
+  const raw = dict.descr;
   if (raw.startsWith('>')) {
     throw new Error(
       `${source}: big-endian dtype '${raw}' is not supported; save it little-endian, e.g. np.save(path, a.astype('<${raw.slice(1)}'))`,
@@ -57,25 +126,14 @@ function parseHeader(text: string, source: string): { dtype: NpyDtype; shape: nu
   }
   const dtype = (ALIASES[raw] ?? raw) as NpyDtype;
   if (!(dtype in DTYPES)) {
-    throw new Error(`${source}: unsupported dtype '${raw}'; supported: ${Object.keys(DTYPES).join(', ')}`);
+    throw new Error(`${source}: unsupported dtype '${oneLine(raw, 40)}'; supported: ${Object.keys(DTYPES).join(', ')}`);
   }
-  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text);
-  if (!fortran) throw new Error(`${source}: .npy header has no 'fortran_order' entry: ${text.trim()}`);
-  if (fortran[1] === 'True') {
+  if (typeof dict.fortran_order !== 'boolean') throw new Error(`${source}: .npy header 'fortran_order' must be True or False`);
+  if (dict.fortran_order) {
     throw new Error(`${source}: fortran_order=True arrays are not supported; save np.ascontiguousarray(a) instead`);
   }
-  const shapeMatch = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text);
-  if (!shapeMatch) throw new Error(`${source}: .npy header has no 'shape' tuple: ${text.trim()}`);
-  const shape = shapeMatch[1]!
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => {
-      // Python 2 era files may write longs as "3L".
-      if (!/^\d+L?$/.test(s)) throw new Error(`${source}: bad dimension '${s}' in .npy shape (${shapeMatch[1]})`);
-      return Number.parseInt(s, 10);
-    });
-  return { dtype, shape };
+  if (!Array.isArray(dict.shape)) throw new Error(`${source}: .npy header 'shape' must be a tuple of integers`);
+  return { dtype, shape: dict.shape };
 }
 
 /**
@@ -220,9 +278,14 @@ export function npyToFloat32(array: NpyArray): Float32Array {
   return out;
 }
 
+export { MAX_CLASSES, MAX_ONE_HOT_VALUES } from './dataset.js';
+
 /** Options for {@link loadNpyDataset}. */
 export interface NpyDatasetArgs {
-  /** Number of classes for integer labels (default: max label + 1); checked against one-hot targets. */
+  /**
+   * Number of classes for integer labels (default: max label + 1, at most {@link MAX_CLASSES}); checked
+   * against one-hot targets.
+   */
   numClasses?: number;
   /**
    * How to read y: `labels` (integer class per sample → one-hot), `targets` (used as-is), or
@@ -284,13 +347,7 @@ export function loadNpyDataset(xPath: string, yPath: string, args: NpyDatasetArg
   }
   if (mode === 'labels' || (mode === 'auto' && integer && columnVector)) {
     const labels = labelsFrom(y, n, yPath);
-    let numClasses = args.numClasses ?? 0;
-    if (!numClasses) for (const c of labels) numClasses = Math.max(numClasses, c + 1);
-    for (let i = 0; i < n; i++) {
-      if (labels[i]! >= numClasses) {
-        throw new Error(`${yPath}: label ${labels[i]} at sample ${i} is outside 0..${numClasses - 1} (numClasses)`);
-      }
-    }
+    const numClasses = labelClassCount(labels, yPath, args.numClasses);
     return new TensorDataset(xs, xShape, oneHot(labels, numClasses), [numClasses], labels, args.classNames);
   }
   const yShape = y.shape.length === 1 ? [1] : y.shape.slice(1);

@@ -8,6 +8,7 @@ import { readModelJsonFile } from './io.js';
 import { loadModel, locateModel, type LoadedModel, type ModelFormat } from './load.js';
 import { onnxSummary } from './onnx-summary.js';
 import { formatSummary, summary, type ModelSummary } from './summary.js';
+import { modelOutputShape } from './validate/data-fit.js';
 
 /** What {@link describeModel} finds: the format, the summary, and its text rendering. */
 export interface ModelDescription {
@@ -53,6 +54,8 @@ export interface ModelDataFacts {
   inputShape?: InputShape;
   /** Input scaling stored in the model's user-defined metadata. */
   inputScaling?: InputScaling;
+  /** Per-sample shape of the first output (bounds the class count read from labels). */
+  outputShape?: InputShape;
 }
 
 /**
@@ -70,7 +73,8 @@ export function modelDataFacts(m: LoadedModel): ModelDataFacts {
   }
   const inputShape = modelInputShape(m.model);
   const inputScaling = inputScalingFromMetadata(m.model, m.location.spec);
-  return { ...(inputShape ? { inputShape } : {}), ...(inputScaling ? { inputScaling } : {}) };
+  const outputShape = modelOutputShape(m.model);
+  return { ...(inputShape ? { inputShape } : {}), ...(inputScaling ? { inputScaling } : {}), ...(outputShape ? { outputShape } : {}) };
 }
 
 /**

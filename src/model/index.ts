@@ -8,6 +8,7 @@ export {
   modelSpecName,
   modelJsonPath,
 } from './io.js';
+export type { SaveFolderArgs } from './io.js';
 export { summary, formatSummary } from './summary.js';
 export type { LayerSummary, ModelSummary } from './summary.js';
 export { cloneModel } from './clone.js';

@@ -1,22 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { oneLine } from '../util/errors.js';
-import { dirname, join, resolve, sep, basename } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { parseJsonFile } from '../util/errors.js';
+import { resolveInside } from './validate/paths.js';
+import { releaseOnFailure } from './validate/no-leak.js';
+import { validateModelJson } from './validate/model-json.js';
+import { dirname, join, resolve, basename } from 'node:path';
+import { writeDirAtomic, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 
 /**
  * Parse a JSON file that claims to be a tfjs model.json: the object when it has a `modelTopology`,
  * `undefined` when it is JSON of another kind. Invalid JSON throws naming the file (never quoting it).
  */
 export function readModelJsonFile(path: string): (Partial<tf.io.ModelJSON> & { modelTopology: unknown }) | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    // JSON.parse quotes the text it choked on (raw bytes for a binary file): keep only the position.
-    const why = (err as Error).message.replace(/,? ?".*$/s, '').replace(/ in JSON$/, '');
-    throw new Error(`${path}: not valid JSON (${oneLine(why, 120)})`);
-  }
+  const parsed = parseJsonFile(readFileSync(path, 'utf8'), path);
   if (typeof parsed !== 'object' || parsed === null || !('modelTopology' in parsed)) return undefined;
   return parsed as Partial<tf.io.ModelJSON> & { modelTopology: unknown };
 }
@@ -63,30 +59,36 @@ function readModelJson(jsonPath: string): tf.io.ModelJSON {
   if (!Array.isArray(m.weightsManifest)) {
     throw new Error(`${jsonPath}: field 'weightsManifest' is missing or not an array`);
   }
-  m.weightsManifest.forEach((group, gi) => {
-    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
-      throw new Error(`${jsonPath}: weightsManifest[${gi}] needs 'paths' and 'weights' arrays`);
-    }
-  });
-  return m as tf.io.ModelJSON;
+  return validateModelJson<tf.io.ModelJSON>(m, jsonPath);
 }
 
 /** Bytes a weight spec occupies on disk (quantized specs use their stored dtype). */
-function specBytes(spec: tf.io.WeightsManifestEntry): number {
+function specBytes(spec: tf.io.WeightsManifestEntry, where: string): number {
   const count = spec.shape.reduce((a, b) => a * b, 1);
   const dtype = spec.quantization?.dtype ?? spec.dtype;
   const width: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
   const w = width[dtype];
-  if (w === undefined) throw new Error(`weight '${spec.name}': unsupported dtype '${dtype}'`);
+  if (w === undefined) throw new Error(`${where}: weight '${spec.name}': unsupported dtype '${dtype}'`);
   return count * w;
+}
+
+/** What else goes into a model folder written by {@link saveLayersModel} / `fileHandler(dir).save`, in the same unit. */
+export interface SaveFolderArgs {
+  /** More files by name: text or bytes as given, anything else as 2-space JSON (e.g. `report.json`). */
+  files?: Record<string, string | Uint8Array | object>;
+  /** Writes more content into the new folder before it takes the old one's place (e.g. a nested model folder). */
+  fill?: (tmp: string) => void | Promise<void>;
+  /** Entries of the existing folder carried into the new one, e.g. `['checkpoint']`. */
+  keep?: string[];
 }
 
 /**
  * A tfjs IOHandler that reads `model.json` and its weight shards from the file system (no
  * tfjs-node needed). Checks that shard paths stay inside the model folder and that shard sizes
- * match the manifest before handing bytes to tfjs.
+ * match the manifest before handing bytes to tfjs. `save` writes the folder as one unit, with
+ * `saveArgs` (more files, kept entries) in the same unit.
  */
-export function fileHandler(pathOrDir: string): tf.io.IOHandler {
+export function fileHandler(pathOrDir: string, saveArgs: SaveFolderArgs = {}): tf.io.IOHandler {
   return {
     load: async (): Promise<tf.io.ModelArtifacts> => {
       const jsonPath = modelJsonPath(pathOrDir);
@@ -95,22 +97,19 @@ export function fileHandler(pathOrDir: string): tf.io.IOHandler {
       const specs: tf.io.WeightsManifestEntry[] = [];
       const buffers: Uint8Array[] = [];
       for (const group of json.weightsManifest) {
-        let shardBytes = 0;
-        for (const rel of group.paths) {
-          const p = resolve(root, rel);
-          if (p !== root && !p.startsWith(root + sep)) {
-            throw new Error(`${jsonPath}: weight path '${rel}' escapes the model folder`);
-          }
-          if (!existsSync(p)) throw new Error(`${jsonPath}: weight file '${rel}' not found`);
-          const b = readFileSync(p);
-          buffers.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-          shardBytes += b.byteLength;
-        }
-        const expected = group.weights.reduce((s, w) => s + specBytes(w), 0);
+        // Every shard resolved (symlinks too) inside the model folder, and sized against the
+        // manifest before a byte is read: nothing outside is read, nothing oversized allocated.
+        const files = group.paths.map((rel) => resolveInside(root, rel, `${jsonPath}: weight file`));
+        const shardBytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
+        const expected = group.weights.reduce((s, w) => s + specBytes(w, jsonPath), 0);
         if (shardBytes !== expected) {
           throw new Error(
             `${jsonPath}: weight files [${group.paths.join(', ')}] hold ${shardBytes} bytes but the manifest declares ${expected}`,
           );
+        }
+        for (const f of files) {
+          const b = readFileSync(f);
+          buffers.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
         }
         specs.push(...group.weights);
       }
@@ -155,9 +154,21 @@ export function fileHandler(pathOrDir: string): tf.io.IOHandler {
       if (artifacts.signature) modelJson.signature = artifacts.signature;
       if (artifacts.modelInitializer) modelJson.modelInitializer = artifacts.modelInitializer;
       if (artifacts.initializerSignature) modelJson.initializerSignature = artifacts.initializerSignature;
-      // Weights first, model.json last: a reader never sees a model.json whose weights are missing.
-      writeFileAtomic(join(dir, weightsFile), data);
-      writeJsonAtomic(join(dir, 'model.json'), modelJson);
+      // The whole folder is one unit (temp folder, then renames): a reader never sees new
+      // weights beside an old model.json, nor an old sidecar beside a new model.
+      await writeDirAtomic(
+        dir,
+        async (tmp) => {
+          writeFileAtomic(join(tmp, weightsFile), data);
+          writeJsonAtomic(join(tmp, 'model.json'), modelJson);
+          for (const [name, value] of Object.entries(saveArgs.files ?? {})) {
+            if (typeof value === 'string' || value instanceof Uint8Array) writeFileAtomic(join(tmp, name), value);
+            else writeJsonAtomic(join(tmp, name), value);
+          }
+          await saveArgs.fill?.(tmp);
+        },
+        { keep: saveArgs.keep },
+      );
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),
@@ -177,22 +188,28 @@ export function fileHandler(pathOrDir: string): tf.io.IOHandler {
  */
 export async function loadLayersModelFromFiles(pathOrDir: string): Promise<tf.LayersModel> {
   try {
-    return await tf.loadLayersModel(fileHandler(pathOrDir));
+    return await releaseOnFailure(() => tf.loadLayersModel(fileHandler(pathOrDir)));
   } catch (err) {
     const msg = (err as Error).message;
     throw new Error(msg.includes(pathOrDir) || msg.includes('model.json') ? msg : `${pathOrDir}: cannot load layers model (${msg})`);
   }
 }
 
-/** Save a layers model as `dir/model.json` + `dir/weights.bin`, each written atomically. */
-export async function saveLayersModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await model.save(fileHandler(dir));
+/**
+ * Save a layers model as `dir/model.json` + `dir/weights.bin` (plus `args.files`), the folder
+ * written as one unit: it holds the old model or the new one, never a mix (see {@link writeDirAtomic}).
+ *
+ * @example
+ * await saveLayersModel(model, 'out/m', { files: { 'report.json': { accuracy: 0.98 } }, keep: ['checkpoint'] });
+ */
+export async function saveLayersModel(model: tf.LayersModel, dir: string, args: SaveFolderArgs = {}): Promise<void> {
+  await model.save(fileHandler(dir, args));
 }
 
 /** Load a tfjs graph model (tensorflowjs_converter output) from files, e.g. as a frozen teacher. */
 export async function loadGraphModelFromFiles(pathOrDir: string): Promise<import('@tensorflow/tfjs-converter').GraphModel> {
   const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
-  return loadGraphModel(fileHandler(pathOrDir));
+  return releaseOnFailure(() => loadGraphModel(fileHandler(pathOrDir)));
 }
 
 /** A short display name for a model spec (`zoo:cnn` -> `cnn`, `/a/b/model.json` -> `b`). */

@@ -7,6 +7,9 @@ import { MAGIC } from '../serialize/format.js';
 import { oneLine } from '../util/errors.js';
 import { graphToLayers, type GraphToLayersArgs, type GraphToLayersReport } from './graph-to-layers/index.js';
 import { disposeNestedWithOuter } from './dispose.js';
+import { releaseOnFailure } from './validate/no-leak.js';
+import { checkGraphOps } from './validate/graph-json.js';
+import { validateModelJson } from './validate/model-json.js';
 import { fileHandler, modelJsonPath, readModelJsonFile } from './io.js';
 import { kerasCompatHandler, loadKerasModel, splitWeightsSpec } from './keras/index.js';
 import { buildZooModel, zooNames } from './zoo.js';
@@ -69,7 +72,7 @@ function jsonFormat(path: string, json: { format?: string; modelTopology?: unkno
   const topo = json.modelTopology as { node?: unknown; class_name?: unknown } | null;
   if (json.format === 'graph-model' || Array.isArray(topo?.node)) return 'graph-model';
   if (json.format === undefined || json.format === 'layers-model') return 'layers-model';
-  throw new Error(`${path}: unknown tfjs model format '${oneLine(String(json.format), 60)}' (expected 'layers-model' or 'graph-model')`);
+  throw new Error(`${path}: unknown tfjs model format ${oneLine(JSON.stringify(json.format) ?? String(json.format), 60)} (expected 'layers-model' or 'graph-model')`);
 }
 
 /**
@@ -137,9 +140,24 @@ function refuse(loc: ModelLocation, args: LoadModelArgs, extra = ''): Error {
   return new Error(`${args.command} takes ${takes}; '${loc.spec}' is ${/^[aeiouAEIO]/.test(name) ? 'an' : 'a'} ${name}${extra}`);
 }
 
-async function loadGraph(handler: tf.io.IOHandler): Promise<GraphModel> {
+async function loadGraph(handler: tf.io.IOHandler, file = 'graph model'): Promise<GraphModel> {
   const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
-  return loadGraphModel(handler);
+  // tfjs reads modelTopology.versions.producer unguarded; hand-written graphs may omit it.
+  const withVersions: tf.io.IOHandler = {
+    load: async () => {
+      const a = await handler.load!();
+      const topo = a.modelTopology as { versions?: unknown } | undefined;
+      return topo && typeof topo === 'object' && topo.versions == null ? { ...a, modelTopology: { ...topo, versions: {} } } : a;
+    },
+  };
+  const model = await loadGraphModel(withVersions);
+  try {
+    checkGraphOps(model, file);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
 }
 
 /** Load the artifacts of a location as whichever tfjs kind they are. */
@@ -155,17 +173,19 @@ async function loadTfjs(loc: ModelLocation, seed?: number): Promise<Exclude<Load
     if (loc.format === 'container') {
       const bytes = new Uint8Array(readFileSync(loc.path!));
       const artifacts = unpackArtifacts(bytes);
+      // The model part of a container gets the same checks as a model.json.
+      validateModelJson({ ...artifacts, weightData: undefined, weightSpecs: undefined, weightsManifest: [{ paths: [], weights: artifacts.weightSpecs ?? [] }] }, `${loc.path}: container model`);
       const handler = { load: async () => artifacts };
       return isGraphArtifacts(artifacts)
-        ? { kind: 'graph', format: 'container', location: loc, model: await loadGraph(handler) }
-        : { kind: 'layers', format: 'container', location: loc, model: disposeNestedWithOuter(await tf.loadLayersModel(handler)) };
+        ? { kind: 'graph', format: 'container', location: loc, model: await releaseOnFailure(() => loadGraph(handler, loc.path)) }
+        : { kind: 'layers', format: 'container', location: loc, model: disposeNestedWithOuter(await releaseOnFailure(() => tf.loadLayersModel(handler))) };
     }
     if (loc.format === 'graph-model') {
-      return { kind: 'graph', format: 'graph-model', location: loc, model: await loadGraph(fileHandler(loc.path!)) };
+      return { kind: 'graph', format: 'graph-model', location: loc, model: await releaseOnFailure(() => loadGraph(fileHandler(loc.path!), loc.path)) };
     }
     // Keras-3 topologies (converter 4.22 writes `batch_shape`) are translated so stock tfjs reads them.
     const handler = kerasCompatHandler(fileHandler(loc.path!), loc.path);
-    return { kind: 'layers', format: 'layers-model', location: loc, model: disposeNestedWithOuter(await tf.loadLayersModel(handler)) };
+    return { kind: 'layers', format: 'layers-model', location: loc, model: disposeNestedWithOuter(await releaseOnFailure(() => tf.loadLayersModel(handler))) };
   } catch (err) {
     throw where(err);
   }
@@ -186,7 +206,7 @@ export async function loadModel(spec: string, args: LoadModelArgs): Promise<Load
   const loc: ModelLocation = pair ? { spec, format: 'keras-h5', path: resolve(pair.weights) } : locateModel(spec);
   if (loc.format === 'keras-h5' || loc.format === 'keras-v3') {
     if (!args.accept.includes('layers')) throw refuse(loc, args);
-    return { kind: 'layers', format: loc.format, location: loc, model: disposeNestedWithOuter(await loadKerasModel(spec)) };
+    return { kind: 'layers', format: loc.format, location: loc, model: disposeNestedWithOuter(await releaseOnFailure(() => loadKerasModel(spec))) };
   }
   if (loc.format === 'onnx') {
     if (!args.accept.includes('onnx')) throw refuse(loc, args);
@@ -224,7 +244,7 @@ export async function loadLayersModel(
   if (m.kind === 'layers') return { model: m.model, location: m.location };
   if (m.kind !== 'graph') throw new Error(`${args.command}: '${spec}' is not a tfjs model`);
   try {
-    const { model, report } = await graphToLayers(m.model, args.convert);
+    const { model, report } = await releaseOnFailure(() => graphToLayers(m.model, args.convert));
     return { model, location: m.location, converted: report };
   } catch (err) {
     throw new Error(`${args.command} needs a layers model; converting graph model '${spec}' failed: ${oneLine((err as Error).message)}`);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Logs, TrainCallback, TrainContext } from '../train/types.js';
+import type { CallbackState, Logs, TrainCallback, TrainContext } from '../train/types.js';
 import { resolveTargets } from './config.js';
 import type { ConfigEntryInput, PruneTarget } from './config.js';
 import { applyMasks, computeMasks, disposeMasks } from './masks.js';
@@ -95,15 +95,35 @@ export class PruningCallback implements TrainCallback {
     applyMasks(this.model, this.current);
   }
 
-  onTrainBegin(ctx: TrainContext): void {
-    // Resumed from a checkpoint: the saved weights carry the pruning but the masks were not
-    // saved. Rebuild them from the zeros so pruned weights cannot grow back before the next update.
-    if (ctx.step === 0) return;
-    this.targets.forEach((t) => {
-      if (this.current[t.path]?.[t.weight]) return;
-      const mask = tf.tidy(() => tf.cast(tf.notEqual(t.variable.read(), 0), 'float32'));
-      (this.current[t.path] ??= {})[t.weight] = mask;
+  /**
+   * Masks and last sparsities, for checkpoints: a resumed run continues with exactly these masks
+   * (not masks guessed from which weights happen to be zero). Schedules are pure functions of the
+   * step, which the checkpoint restores.
+   */
+  getState(): CallbackState {
+    const keys: Array<[string, string]> = [];
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [layer, ws] of Object.entries(this.current)) {
+      for (const [w, m] of Object.entries(ws)) {
+        tensors[`mask${keys.length}`] = m;
+        keys.push([layer, w]);
+      }
+    }
+    return { json: { masks: keys, lastSparsity: this.lastSparsity }, tensors };
+  }
+
+  setState(state: CallbackState): void {
+    const j = state.json as { masks: Array<[string, string]>; lastSparsity: Record<string, number> };
+    disposeMasks(this.current);
+    this.current = {};
+    j.masks.forEach(([layer, w], i) => {
+      const m = state.tensors?.[`mask${i}`];
+      if (!m) throw new Error(`pruning checkpoint: mask of '${layer}/${w}' is missing`);
+      (this.current[layer] ??= {})[w] = m;
     });
+    for (const k of Object.keys(this.lastSparsity)) delete this.lastSparsity[k];
+    Object.assign(this.lastSparsity, j.lastSparsity);
+    applyMasks(this.model, this.current);
   }
 
   onBatchBegin(step: number, ctx: TrainContext): void {

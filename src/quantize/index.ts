@@ -7,7 +7,7 @@ export type { AffineTensor, CodebookTensor, Float16Tensor, QuantizedTensor, Quan
 export { sizeOf } from './types.js';
 export { dequantize, channelLayout } from './dequantize.js';
 export { float32ToHalfBits, halfBitsToFloat32, toHalfBits, fromHalfBits, exactHalfBits } from './half.js';
-export { quantizeAffine, type AffineArgs } from './affine.js';
+export { quantizeAffine, affineRangeParams, type AffineArgs } from './affine.js';
 export { quantizeCodebook, kmeans1d, assignToCentroids, type CodebookArgs } from './codebook.js';
 export { fineTuneCentroids, type FineTuneArgs, type FineTuneReport, type SharedWeight } from './finetune.js';
 export { registerQuantizer, getQuantizer, quantizerNames, type WeightQuantizer, type QuantizerArgs } from './quantizers.js';

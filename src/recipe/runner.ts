@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { isInside } from '../model/validate/paths.js';
 import { chooseInputScaling, type ChosenInputScaling } from '../data/scaling-metadata.js';
 import { scaleInputs } from '../data/transform.js';
 import { storedInputScaling } from '../model/describe.js';
@@ -67,6 +68,40 @@ function outputHash(dir: string): string {
   return hashPaths(entries.map((n) => join(dir, n)), dir);
 }
 
+/** Real path of `p`, or of its nearest existing ancestor joined with the rest (for folders not made yet). */
+function realOrAncestor(p: string): string {
+  let head = p;
+  const rest: string[] = [];
+  while (!existsSync(head)) {
+    const up = dirname(head);
+    if (up === head) break;
+    rest.unshift(basename(head));
+    head = up;
+  }
+  return join(realpathSync(head), ...rest);
+}
+
+/** Refuse an output folder outside the working folder (after following symlinks). */
+function checkInsideWorkdir(path: string, given: string, field: string): void {
+  const cwd = realpathSync(process.cwd());
+  if (!isInside(cwd, realOrAncestor(path))) {
+    throw new Error(`recipe ${field} '${given}' lies outside the working folder ${cwd}; set 'allowOutsideWorkdir: true' in the recipe (or pass --out) to write there`);
+  }
+}
+
+/**
+ * Empty a stage folder for a fresh run, keeping `keep` (its resumable checkpoint). Never through a
+ * link: a stage folder that is a symlink is refused (its target's files are not ours to delete),
+ * and links inside it are removed as links (rmSync does not follow them).
+ */
+function cleanStageDir(dir: string, keep: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return;
+  if (st.isSymbolicLink()) throw new Error(`${dir}: the stage folder is a symbolic link; tfjs-compress does not clean through links (remove the link to re-run this stage)`);
+  if (!st.isDirectory()) throw new Error(`${dir}: the stage folder is a file, not a folder (remove it to re-run this stage)`);
+  for (const n of readdirSync(dir)) if (join(dir, n) !== keep) rmSync(join(dir, n), { recursive: true, force: true });
+}
+
 /** Merge the built-in budget with the recipe's own override of it. */
 export function resolveBudget(recipe: Recipe, name: BudgetName): Budget {
   return { ...DEFAULT_BUDGETS[name], ...(recipe.head.budgets[name] ?? {}) };
@@ -97,9 +132,20 @@ export async function runRecipe(recipe: Recipe, args: RunRecipeArgs = {}): Promi
   const budget = resolveBudget(recipe, budgetName);
   const baseDir = resolve(args.baseDir ?? process.cwd());
   const outDir = resolve(args.outDir ?? recipe.head.outDir ?? join('out', recipe.head.name));
+  // The recipe file decides where it writes only inside the working folder, unless it says so;
+  // an --out / outDir argument is the caller's own choice.
+  if (args.outDir === undefined && !recipe.head.allowOutsideWorkdir) {
+    checkInsideWorkdir(outDir, recipe.head.outDir === undefined ? `out/${recipe.head.name}` : recipe.head.outDir, 'outDir');
+  }
   const log = args.log ?? ((line: string) => console.log(line));
   const progress = args.progress ?? true;
   const data = budgetedData(recipe.head.data, budget);
+  if (data.kind === 'image-folder' && data.path !== undefined && !recipe.head.allowOutsideWorkdir) {
+    const dir = realOrAncestor(resolve(baseDir, data.path));
+    if (![baseDir, process.cwd()].some((root) => isInside(realOrAncestor(root), dir))) {
+      throw new Error(`recipe data.path '${data.path}' lies outside the recipe's folder and the working folder; set 'allowOutsideWorkdir: true' in the recipe to read it`);
+    }
+  }
   const plan = stagePlan(recipe);
   mkdirSync(outDir, { recursive: true });
 
@@ -202,7 +248,7 @@ export async function runRecipe(recipe: Recipe, args: RunRecipeArgs = {}): Promi
     log(`[${i + 1}/${recipe.stages.length}] ${stage.kind} '${name}' -> ${folder}/`);
     const checkpointDir = join(dir, `.checkpoint-${hash.slice(0, 12)}`);
     // Stale artifacts (other settings) go; a checkpoint of these exact settings stays, to resume.
-    if (existsSync(dir)) for (const n of readdirSync(dir)) if (join(dir, n) !== checkpointDir) rmSync(join(dir, n), { recursive: true, force: true });
+    cleanStageDir(dir, checkpointDir);
     mkdirSync(dir, { recursive: true });
     const ctx: StageContext = {
       head: recipe.head,

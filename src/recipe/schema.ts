@@ -143,10 +143,19 @@ export const DEFAULT_BUDGETS: Record<BudgetName, Budget> = {
 export const recipeHeadSchema = z
   .object({
     /** Recipe name (used for the default output folder `out/<name>`). */
-    name: z.string().regex(/^[\w.-]+$/, { error: 'expected a name of letters, digits, _, . or -' }).default('recipe'),
+    name: z.string().regex(/^(?!\.+$)[\w.-]+$/, { error: "expected a name of letters, digits, _, . or - (not '.' or '..')" }).default('recipe'),
     description: z.string().optional(),
-    /** Output folder (relative to the working directory); the CLI's --out overrides it. */
-    outDir: z.string().optional(),
+    /**
+     * Output folder (relative to the working directory; must stay inside it unless
+     * `allowOutsideWorkdir`); the CLI's --out overrides it.
+     */
+    outDir: z.string().min(1, { error: 'expected a folder path' }).optional(),
+    /**
+     * Let `outDir` lie outside the working folder and `data.path` outside the recipe's and the
+     * working folder (after following symlinks). Default false: a recipe file writes and reads
+     * only inside the project it is run in.
+     */
+    allowOutsideWorkdir: z.boolean({ error: 'expected true or false' }).default(false),
     /** Seed of model init and data order. */
     seed: z.number().int().min(0).default(0),
     data: dataSchema,

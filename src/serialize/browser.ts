@@ -1,8 +1,5 @@
 /**
- * Browser-safe entry point: decoding and IOHandler only (pure TS + pako + tfjs, no Node APIs).
- *
- * @example
- * const model = await tf.loadLayersModel(fromContainer(new Uint8Array(await res.arrayBuffer())));
+ * Former browser-safe entry point, kept for imports of this path: the one public browser face is
+ * now `src/runtime` (`tfjs-compress/runtime`), which this file re-exports.
  */
-export { fromContainer, unpackModel, unpackArtifacts, isGraphArtifacts, readContainer, decodeTensor, type UnpackArgs, type ParsedContainer } from './decoder.js';
-export { CONTAINER_EXTENSION, CONTAINER_VERSION, type ContainerManifest, type TensorEntry } from './format.js';
+export * from '../runtime/index.js';

@@ -1,10 +1,12 @@
-import * as tf from '@tensorflow/tfjs';
+// Types only: the decoder runs in browsers (src/runtime) next to whatever tfjs the page loaded.
+import type * as tf from '@tensorflow/tfjs-core';
 import { concatBytes } from './bytes.js';
-import { getCodec } from './codecs.js';
+import { getCodec, type ValueSpec } from './codecs.js';
 import { crc32 } from './crc32.js';
 import { inflateExact } from './deflate.js';
 import { manifestDictionary } from './dictionary.js';
 import { HEADER_BYTES, readHeader, type ContainerHeader, type ContainerManifest, type TensorEntry } from './format.js';
+import { oneLine, parseJsonFile } from '../util/errors.js';
 import { getLayout } from './layouts.js';
 
 /** Options for reading a container. */
@@ -31,6 +33,36 @@ function isUint(v: unknown, max = Number.MAX_SAFE_INTEGER): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 }
 
+/*
+ * Every field of each value encoding, required and typed: a missing or non-boolean `shuffle` read
+ * as false decoded other weights instead of failing. (Hand-written rather than zod: this module
+ * also runs in browsers with nothing but tfjs and pako.)
+ */
+const VALUE_FIELDS: Record<string, Record<string, (v: unknown) => boolean>> = {
+  f32: { shuffle: (v) => typeof v === 'boolean' },
+  f16: { shuffle: (v) => typeof v === 'boolean' },
+  codebook: { k: Number.isInteger, bits: Number.isInteger, packing: (v) => v === 'bits' || v === 'bytes', zeroSlot: (v) => typeof v === 'boolean' },
+  affine: {
+    dtype: (v) => v === 'int8' || v === 'uint8' || v === 'uint16',
+    axis: (v) => v === null || Number.isInteger(v),
+    channels: Number.isInteger,
+    axisCount: (v) => v === undefined || Number.isInteger(v),
+  },
+};
+
+/** A field's value as messages quote it: JSON, short. */
+const show = (v: unknown) => oneLine(JSON.stringify(v) ?? String(v), 40);
+
+function checkValueFields(values: ValueSpec, what: string): void {
+  const fields = VALUE_FIELDS[values.kind]!;
+  for (const [key, ok] of Object.entries(fields)) {
+    if (!ok(values[key])) throw new Error(`${what}: value encoding '${values.kind}' field 'values.${key}' is ${values[key] === undefined ? 'missing' : `invalid (${show(values[key])})`}`);
+  }
+  for (const key of Object.keys(values)) {
+    if (key !== 'kind' && !(key in fields)) throw new Error(`${what}: value encoding '${values.kind}' has an unknown field 'values.${key}'`);
+  }
+}
+
 /** Validate one entry's fields and sizes; returns its declared decoded footprint in bytes. */
 function checkEntry(e: TensorEntry, index: number, payloadLength: number, available: number): number {
   const what = `tensor '${typeof e?.name === 'string' ? e.name : `#${index}`}'`;
@@ -40,7 +72,7 @@ function checkEntry(e: TensorEntry, index: number, payloadLength: number, availa
   }
   const n = e.shape.reduce((a, b) => a * b, 1);
   if (n > 2 ** 31) throw new Error(`${what}: shape [${e.shape.join(', ')}] declares ${n} elements, more than this reader accepts`);
-  if (e.dtype !== 'float32' && e.dtype !== 'int32') throw new Error(`${what}: unsupported dtype '${String(e.dtype)}'`);
+  if (e.dtype !== 'float32' && e.dtype !== 'int32') throw new Error(`${what}: field 'dtype' must be 'float32' or 'int32', got ${show(e.dtype)}`);
   for (const key of ['offset', 'length', 'crc32', 'rawLength', 'nnz', 'posBytes'] as const) {
     if (!isUint(e[key])) throw new Error(`${what}: '${key}' must be a non-negative integer, got ${JSON.stringify(e[key])}`);
   }
@@ -50,10 +82,13 @@ function checkEntry(e: TensorEntry, index: number, payloadLength: number, availa
   if (e.offset + e.length > available) {
     throw new Error(`container truncated: ${what} needs payload bytes ${e.offset}..${e.offset + e.length}, but the file ends at payload byte ${available}`);
   }
-  if (e.compression !== 'deflate' && e.compression !== 'none') throw new Error(`${what}: unknown compression '${String(e.compression)}'`);
+  if (e.compression !== 'deflate' && e.compression !== 'none') throw new Error(`${what}: field 'compression' must be 'deflate' or 'none', got ${show(e.compression)}`);
+  if (typeof e.layout !== 'string') throw new Error(`${what}: field 'layout' must be a layout name, got ${show(e.layout)}`);
   const layout = getLayout(e.layout, what);
-  if (typeof e.values !== 'object' || e.values === null) throw new Error(`${what}: missing value encoding`);
+  if (typeof e.values !== 'object' || e.values === null || Array.isArray(e.values)) throw new Error(`${what}: field 'values' (the value encoding) is missing or not an object`);
+  if (typeof e.values.kind !== 'string') throw new Error(`${what}: field 'values.kind' must be a value encoding name, got ${show(e.values.kind)}`);
   const codec = getCodec(e.values.kind, what);
+  checkValueFields(e.values, what);
   if (e.nnz > n || (e.layout === 'dense' && e.nnz !== n)) throw new Error(`${what}: ${e.nnz} stored elements declared for ${n} elements in layout ${e.layout}`);
   const fixed = layout.fixedBytes(n, e.nnz);
   if (fixed !== null && fixed !== e.posBytes) throw new Error(`${what}: layout ${e.layout} needs ${fixed} position bytes, ${e.posBytes} declared`);
@@ -70,7 +105,9 @@ function checkEntry(e: TensorEntry, index: number, payloadLength: number, availa
  * any tensor memory is allocated.
  */
 export function readContainer(input: Uint8Array | ArrayBuffer, args: UnpackArgs = {}): ParsedContainer {
-  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  // A plain Uint8Array view: a Node Buffer's slice() shares memory (its .buffer is a whole pool), and
+  // the codecs rely on slice() copying.
+  const bytes = input instanceof Uint8Array ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
   const header = readHeader(bytes);
   const manifestEnd = HEADER_BYTES + header.manifestLength;
   if (bytes.length < manifestEnd) {
@@ -84,17 +121,19 @@ export function readContainer(input: Uint8Array | ArrayBuffer, args: UnpackArgs 
   if (crc !== header.manifestCrc32) {
     throw new Error(`container manifest checksum mismatch (stored 0x${header.manifestCrc32.toString(16)}, computed 0x${crc.toString(16)}): the file is corrupted`);
   }
-  let manifest: ContainerManifest;
+  let text: string;
   try {
-    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(inflateExact(stored, header.manifestRawLength, 'container manifest', manifestDictionary())));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(inflateExact(stored, header.manifestRawLength, 'container manifest', manifestDictionary()));
   } catch (err) {
-    throw new Error(`container manifest is unreadable: ${(err as Error).message}`);
+    throw new Error(`container manifest is unreadable: ${oneLine((err as Error).message, 200)}`);
   }
-  if (manifest?.format !== 'tfjs-compress-container') throw new Error(`container manifest: 'format' must be 'tfjs-compress-container'`);
-  if (!manifest.model || typeof manifest.model.modelTopology !== 'object' || manifest.model.modelTopology === null) {
-    throw new Error('container manifest: model.modelTopology is missing');
+  const manifest = parseJsonFile(text, 'container manifest') as ContainerManifest;
+  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) throw new Error('container manifest: expected a JSON object');
+  if (manifest.format !== 'tfjs-compress-container') throw new Error(`container manifest: field 'format' must be 'tfjs-compress-container'`);
+  if (!manifest.model || typeof manifest.model.modelTopology !== 'object' || manifest.model.modelTopology === null || Array.isArray(manifest.model.modelTopology)) {
+    throw new Error(`container manifest: field 'model.modelTopology' is missing or not an object`);
   }
-  if (!Array.isArray(manifest.tensors)) throw new Error('container manifest: tensors must be an array');
+  if (!Array.isArray(manifest.tensors)) throw new Error(`container manifest: field 'tensors' must be an array`);
   const available = bytes.length - manifestEnd;
   if (available > header.payloadLength) {
     throw new Error(`container has ${available - header.payloadLength} unexpected trailing bytes after the ${header.payloadLength}-byte payload`);
@@ -186,11 +225,4 @@ export function fromContainer(input: Uint8Array | ArrayBuffer, args: UnpackArgs 
 export function isGraphArtifacts(artifacts: tf.io.ModelArtifacts): boolean {
   const topo = artifacts.modelTopology as { node?: unknown } | undefined;
   return artifacts.format === 'graph-model' || Array.isArray(topo?.node);
-}
-
-/** Decode a container into a tf.LayersModel (weights bit-exact with the packed model). */
-export async function unpackModel(input: Uint8Array | ArrayBuffer, args: UnpackArgs = {}): Promise<tf.LayersModel> {
-  const artifacts = unpackArtifacts(input, args);
-  if (isGraphArtifacts(artifacts)) throw new Error('the container holds a graph model: load it with tf.loadGraphModel(fromContainer(bytes))');
-  return tf.loadLayersModel({ load: async () => artifacts });
 }

@@ -5,7 +5,8 @@
  * Byte layout: docs/container-format.md.
  */
 export { packModel, packArtifacts, assembleContainer, encodeTensor, tensorCandidates, modelArtifacts, type PackArgs, type EncodedTensor } from './encoder.js';
-export { unpackModel, unpackArtifacts, isGraphArtifacts, fromContainer, readContainer, decodeTensor, type UnpackArgs, type ParsedContainer } from './decoder.js';
+export { unpackArtifacts, isGraphArtifacts, fromContainer, readContainer, decodeTensor, type UnpackArgs, type ParsedContainer } from './decoder.js';
+export { unpackModel } from './unpack-model.js';
 export { containerStats, artifactSize, describeEncoding, measureCompression, type ContainerStats, type TensorStats, type ArtifactSize, type CompressionReport } from './stats.js';
 export { CONTAINER_EXTENSION, CONTAINER_VERSION, MAGIC, HEADER_BYTES, type ContainerManifest, type ContainerModel, type TensorEntry, type ContainerHeader } from './format.js';
 export { getCodec, allCodecs, type ValueCodec, type ValueSpec, type ValueCandidate, type TensorSource } from './codecs.js';

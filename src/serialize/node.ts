@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../util/atomic.js';
-import { unpackModel, type UnpackArgs } from './decoder.js';
+import type { UnpackArgs } from './decoder.js';
+import { unpackModel } from './unpack-model.js';
 import { packModel, type PackArgs } from './encoder.js';
 
 /** Read a container file into a plain Uint8Array (not a Buffer subclass view of a shared pool). */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { getLearningRate, setLearningRate } from './optimizers.js';
-import type { Logs, TrainCallback, TrainContext } from './types.js';
+import type { CallbackState, Logs, TrainCallback, TrainContext } from './types.js';
 
 /** Options shared by monitor-based callbacks. */
 export interface MonitorArgs {
@@ -46,6 +46,16 @@ class Monitor {
     }
     return better;
   }
+
+  /** Counters as JSON (NaN, "nothing seen yet", as null). */
+  save(): { best: number | null; wait: number } {
+    return { best: Number.isNaN(this.best) ? null : this.best, wait: this.wait };
+  }
+
+  load(s: { best: number | null; wait: number }): void {
+    this.best = s.best ?? NaN;
+    this.wait = s.wait;
+  }
 }
 
 /**
@@ -75,6 +85,22 @@ export class EarlyStopping implements TrainCallback {
     }
   }
 
+  /** Counters, best epoch and (with restoreBestWeights) the best weights, for checkpoints. */
+  getState(): CallbackState {
+    const tensors: Record<string, tf.Tensor> = {};
+    (this.best ?? []).forEach((t, i) => (tensors[`best/${i}`] = t));
+    return { json: { ...this.m.save(), bestEpoch: this.bestEpoch }, tensors };
+  }
+
+  setState(state: CallbackState): void {
+    const j = state.json as { best: number | null; wait: number; bestEpoch: number };
+    this.m.load(j);
+    this.bestEpoch = j.bestEpoch;
+    tf.dispose(this.best ?? []);
+    const saved = Object.entries(state.tensors ?? {}).sort(([a], [b]) => Number(a.slice(5)) - Number(b.slice(5)));
+    this.best = saved.length ? saved.map(([, t]) => tf.keep(t)) : undefined;
+  }
+
   onTrainEnd(ctx: TrainContext): void {
     if (this.best) {
       if (this.args.restoreBestWeights && this.bestEpoch >= 0) ctx.model.weights.forEach((w, i) => w.write(this.best![i]!));
@@ -98,6 +124,15 @@ export class ReduceLROnPlateau implements TrainCallback {
     this.factor = args.factor ?? 0.5;
     this.minLr = args.minLr ?? 0;
     if (!(this.factor > 0 && this.factor < 1)) throw new Error(`ReduceLROnPlateau: factor must be in (0, 1), got ${this.factor}`);
+  }
+
+  /** Plateau counters, for checkpoints (the learning rate itself is saved with the optimizer). */
+  getState(): CallbackState {
+    return { json: this.m.save() };
+  }
+
+  setState(state: CallbackState): void {
+    this.m.load(state.json as { best: number | null; wait: number });
   }
 
   onEpochEnd(_epoch: number, logs: Logs, ctx: TrainContext): void {

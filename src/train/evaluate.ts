@@ -5,6 +5,7 @@ import { graphOutputsProbabilities } from '../model/graph-info.js';
 import { adaptBatch, modelInputShape } from '../model/input-shape.js';
 import { countCorrect, countTopK, crossEntropyFor, probabilityCrossEntropy, softmaxCrossEntropy } from './metrics.js';
 import type { Logs, ValidationFn } from './types.js';
+import { checkDataFitsModel } from '../model/validate/data-fit.js';
 
 /** Options of {@link evaluate}. */
 export interface EvaluateArgs {
@@ -45,6 +46,7 @@ function forwardOf(model: EvaluableModel): { name: string; run: (xs: tf.Tensor) 
  */
 export async function evaluate(model: EvaluableModel, data: TensorDataset, args: EvaluateArgs = {}): Promise<Logs> {
   const batchSize = args.batchSize ?? 256;
+  checkDataFitsModel(model, data);
   const { name, run, ce } = forwardOf(model);
   const extra = args.extra;
   if (extra && !(model instanceof tf.LayersModel)) throw new Error('evaluate: extra validation figures need a layers model');

@@ -5,7 +5,8 @@ export { EarlyStopping, ReduceLROnPlateau, LearningRateScheduler, exponentialDec
 export type { MonitorArgs } from './callbacks.js';
 export { ProgressBar } from './progress.js';
 export { saveCheckpoint, loadCheckpoint, fingerprintOf } from './checkpoint.js';
-export type { CheckpointState } from './checkpoint.js';
+export type { CheckpointState, CheckpointData, CheckpointFile, RestoredCheckpoint } from './checkpoint.js';
+export type { OptimizerState } from './optimizer-state.js';
 export { makeOptimizer, getLearningRate, setLearningRate, OPTIMIZER_NAMES } from './optimizers.js';
 export type { OptimizerName } from './optimizers.js';
 export {
@@ -16,4 +17,4 @@ export {
   countTopK,
   outputsProbabilities,
 } from './metrics.js';
-export type { Logs, LossFn, ValidationFn, TrainArgs, TrainCallback, TrainContext, TrainResult } from './types.js';
+export type { CallbackState, Logs, LossFn, ValidationFn, TrainArgs, TrainCallback, TrainContext, TrainResult } from './types.js';

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, TensorDataset } from '../data/dataset.js';
-import { adaptBatch, adaptSampleShape, modelInputShape } from '../model/input-shape.js';
+import { adaptBatch, modelInputShape } from '../model/input-shape.js';
+import { checkDataFitsModel } from '../model/validate/data-fit.js';
 import { loadCheckpoint, saveCheckpoint, fingerprintOf } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
 import { countCorrect, crossEntropyFor } from './metrics.js';
 import { getLearningRate, makeOptimizer } from './optimizers.js';
 import { ProgressBar } from './progress.js';
-import type { Logs, LossFn, TrainArgs, TrainCallback, TrainContext, TrainResult } from './types.js';
+import type { CallbackState, Logs, LossFn, TrainArgs, TrainCallback, TrainContext, TrainResult } from './types.js';
 
 /** The default loss: cross-entropy of the model's training-mode output against the targets. */
 export function crossEntropyLoss(model: tf.LayersModel): LossFn {
@@ -17,18 +18,6 @@ export function crossEntropyLoss(model: tf.LayersModel): LossFn {
   };
 }
 
-function checkShapes(model: tf.LayersModel, data: TensorDataset): void {
-  const inShape = model.inputs[0]!.shape.slice(1);
-  // Samples that differ from the input only by unit dims are reshaped per batch (adaptBatch).
-  if (!adaptSampleShape(data.xShape, inShape)) {
-    throw new Error(`dataset samples have shape [${data.xShape}] but model '${model.name}' expects inputs of shape [${inShape.map((d) => d ?? '?')}]`);
-  }
-  const outShape = model.outputs[0]!.shape.slice(1);
-  const outOk = outShape.length === data.yShape.length && outShape.every((d, i) => d === null || d === data.yShape[i]);
-  if (!outOk) {
-    throw new Error(`dataset targets have shape [${data.yShape}] but model '${model.name}' outputs shape [${outShape.map((d) => d ?? '?')}]`);
-  }
-}
 
 function snapshot(model: tf.LayersModel): tf.Tensor[] {
   return model.weights.map((w) => tf.keep(w.read().clone()));
@@ -51,8 +40,9 @@ function restore(model: tf.LayersModel, saved: tf.Tensor[]): void {
 export async function train(model: tf.LayersModel, data: TensorDataset, args: TrainArgs): Promise<TrainResult> {
   const batchSize = args.batchSize ?? 128;
   if (!(Number.isInteger(args.epochs) && args.epochs > 0)) throw new Error(`epochs must be a positive integer, got ${args.epochs}`);
-  checkShapes(model, data);
-  if (args.validation) checkShapes(model, args.validation);
+  // One check of data against model (shapes, and inputs too small for the architecture) before any step.
+  checkDataFitsModel(model, data);
+  if (args.validation) checkDataFitsModel(model, args.validation, 'validation');
   const optimizer =
     typeof args.optimizer === 'object' ? args.optimizer : makeOptimizer(args.optimizer ?? 'adam', args.learningRate ?? 1e-3);
   const lossFn = args.loss ?? crossEntropyLoss(model);
@@ -70,21 +60,46 @@ export async function train(model: tf.LayersModel, data: TensorDataset, args: Tr
     stopTraining: false,
     history: [],
   };
+  const extraVariables = args.extraVariables ?? [];
+  // Callbacks whose state a resume needs (pruning masks, early-stopping counters), keyed by
+  // their order among such callbacks (stateless ones may come and go between runs).
+  const stateful = (args.callbacks ?? []).filter((cb) => cb.getState).map((cb, i) => ({ key: `${i}:${cb.constructor.name}`, cb }));
   const fingerprint = fingerprintOf({
     // Shapes, not names: tfjs numbers auto-named layers per process, so names differ across runs.
     weights: model.weights.map((w) => w.shape),
+    extra: extraVariables.map((v) => v.shape),
     samples: data.size,
     batchSize,
     seed: args.seed ?? 0,
+    shuffle: args.shuffle ?? true,
     optimizer: typeof args.optimizer === 'object' ? args.optimizer.getClassName() : (args.optimizer ?? 'adam'),
+    // The requested rate (the current one, maybe lowered by callbacks, is restored from the checkpoint).
+    learningRate: typeof args.optimizer === 'object' ? undefined : (args.learningRate ?? 1e-3),
+    callbacks: stateful.map((s) => s.key),
   });
   let startEpoch = 0;
   if (args.checkpointDir) {
-    const state = await loadCheckpoint(args.checkpointDir, model, optimizer, fingerprint);
-    if (state) {
+    const restored = await loadCheckpoint(args.checkpointDir, model, optimizer, fingerprint, extraVariables).catch((err: unknown) => {
+      if (typeof args.optimizer !== 'object') optimizer.dispose();
+      throw err;
+    });
+    if (restored) {
+      const { state, callbacks: saved } = restored;
       startEpoch = state.epoch;
       ctx.step = state.step;
       ctx.history = state.history;
+      if (state.stopReason) {
+        ctx.stopTraining = true;
+        ctx.stopReason = state.stopReason;
+      }
+      for (const { key, cb } of stateful) {
+        const s = saved[key];
+        if (s) {
+          await cb.setState!(s, ctx);
+          delete saved[key];
+        }
+      }
+      for (const s of Object.values(saved)) tf.dispose(Object.values(s.tensors ?? {}));
     }
   }
 
@@ -165,12 +180,16 @@ export async function train(model: tf.LayersModel, data: TensorDataset, args: Tr
       tf.dispose(good);
       good = snapshot(model);
       if (args.checkpointDir) {
+        const callbackStates: Record<string, CallbackState> = {};
+        for (const { key, cb } of stateful) callbackStates[key] = await cb.getState!(ctx);
         await saveCheckpoint(args.checkpointDir, model, optimizer, {
           epoch: epoch + 1,
           step: ctx.step,
           history: ctx.history,
           fingerprint,
-          learningRate: getLearningRate(optimizer),
+          stopReason: ctx.stopReason,
+          extraVariables,
+          callbacks: callbackStates,
         });
       }
     }

@@ -36,10 +36,23 @@ export interface TrainContext {
 }
 
 /**
+ * What a callback carries across a checkpoint: plain JSON and named tensors. `getState` lends
+ * its tensors (they are only read); `setState` receives tensors it then owns.
+ */
+export interface CallbackState {
+  json?: unknown;
+  tensors?: Record<string, tf.Tensor>;
+}
+
+/**
  * Hooks into the training loop, in Keras style. All are optional and may be async.
  * `onBatchEnd` runs right after the optimizer step (pruning re-applies masks there).
+ * A callback whose state matters after a resume (pruning masks, early-stopping counters)
+ * implements `getState`/`setState`; the checkpoint stores it and restores it before `onTrainBegin`.
  */
 export interface TrainCallback {
+  getState?(ctx: TrainContext): CallbackState | Promise<CallbackState>;
+  setState?(state: CallbackState, ctx: TrainContext): void | Promise<void>;
   onTrainBegin?(ctx: TrainContext): void | Promise<void>;
   onEpochBegin?(epoch: number, ctx: TrainContext): void | Promise<void>;
   onBatchBegin?(step: number, ctx: TrainContext): void | Promise<void>;

@@ -1,5 +1,3 @@
-import type { z } from 'zod';
-
 /**
  * Fold an error message into one short line: newlines collapse to spaces and anything past
  * `max` characters is cut (a message must name the problem, never carry a whole file).
@@ -27,7 +25,7 @@ export function issuePath(path: readonly PropertyKey[]): string {
  * const r = schema.safeParse(json);
  * if (!r.success) throw zodFileError('web/model.json', r.error);
  */
-export function zodFileError(file: string, error: z.ZodError, prefix = ''): Error {
+export function zodFileError(file: string, error: { issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }> }, prefix = ''): Error {
   const issue = error.issues[0]!;
   const path = issuePath([...(prefix ? [prefix] : []), ...issue.path]);
   return new Error(oneLine(`${file}: ${path ? `field '${path}'` : 'the top level'}: ${issue.message}`));
@@ -70,18 +68,24 @@ export function parseJsonFile(text: string, file: string): unknown {
 
 const FS_PROBLEMS: Record<string, string> = {
   EROFS: 'the file system is read-only',
-  ENOSPC: 'no space left on the device',
+  ENOSPC: 'no space left on device',
   EDQUOT: 'disk quota exceeded',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
   ENOENT: 'no such file or folder',
-  ENOTDIR: 'a part of the path is not a folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
   EISDIR: 'is a folder, not a file',
   EEXIST: 'already exists',
   EMFILE: 'too many open files',
   ENAMETOOLONG: 'the name is too long',
   ELOOP: 'too many levels of symbolic links',
+  EIO: 'input/output error',
 };
+
+/** What a file-system error code means, in words (`ENOSPC` -> `no space left on device`), or undefined. */
+export function fsProblem(code: string): string | undefined {
+  return FS_PROBLEMS[code];
+}
 
 const SYSCALL_VERBS: Record<string, string> = {
   open: 'open', read: 'read', write: 'write', mkdir: 'create folder', rename: 'rename', unlink: 'delete', rmdir: 'delete folder',
@@ -94,7 +98,7 @@ const SYSCALL_VERBS: Record<string, string> = {
  * syscall, e.g. `ENOENT: no such file or directory, mkdir`).
  *
  * @example
- * describeError(err); // 'cannot write out/model/weights.bin: no space left on the device (ENOSPC)'
+ * describeError(err); // 'cannot write out/model/weights.bin: no space left on device (ENOSPC)'
  */
 export function describeError(err: unknown): string {
   const e = err as (Error & { code?: unknown; path?: unknown; syscall?: unknown; dest?: unknown }) | undefined;
@@ -103,7 +107,9 @@ export function describeError(err: unknown): string {
   const problem = code ? FS_PROBLEMS[code] : undefined;
   if (!problem || typeof e.syscall !== 'string') return e.message ?? String(err);
   const verb = SYSCALL_VERBS[e.syscall] ?? e.syscall;
+  // mkdir's EEXIST means a file stands where the folder should be (an existing folder is no error).
+  const what = e.syscall === 'mkdir' && code === 'EEXIST' ? 'a file of that name is in the way (not a folder)' : problem;
   const path = typeof e.path === 'string' ? e.path : undefined;
   const dest = typeof e.dest === 'string' ? ` -> ${e.dest}` : '';
-  return path ? `cannot ${verb} ${path}${dest}: ${problem} (${code})` : `${e.message} (${problem})`;
+  return path ? `cannot ${verb} ${path}${dest}: ${what} (${code})` : `${e.message} (${what})`;
 }

@@ -22,6 +22,20 @@ describe('wasm pooling / reduction / tile kernels vs cpu backend', () => {
     }
   }
 
+  it('maxPool gradient with disjoint windows: exactly tiled, strides larger than the window, non-square', async () => {
+    // [2,8,6,3] with 2x2/2 valid is covered exactly (no zero pass); stride 3 > window 2 leaves gaps;
+    // [2,3] windows with stride [2,3] are disjoint but not 2x2 (the generic loop).
+    const cases: Array<[number[], [number, number], [number, number], 'same' | 'valid']> = [
+      [[2, 8, 6, 3], [2, 2], [2, 2], 'valid'],
+      [[1, 8, 8, 5], [2, 2], [3, 3], 'valid'],
+      [[2, 7, 8, 2], [2, 2], [3, 2], 'same'],
+      [[2, 6, 9, 3], [2, 3], [2, 3], 'valid'],
+    ];
+    for (const [i, [shape, size, stride, pad]] of cases.entries()) {
+      expectClose(await gradDiffs([shape], (x) => tf.maxPool(x as tf.Tensor4D, size, stride, pad), 60 + i, (t) => tf.relu(t)), `maxPool ${shape} ${size}/${stride} ${pad}`);
+    }
+  });
+
   it('sum and mean over leading, trailing, middle and all axes, with and without keepDims', async () => {
     const shape = [3, 4, 5, 6];
     for (const axis of [[0], [0, 1], [0, 1, 2], [1, 0], [-4, -3], [3], [1, 2], [0, 2], undefined]) {

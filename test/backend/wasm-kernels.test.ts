@@ -105,6 +105,9 @@ describe('wasm training kernels vs cpu backend', () => {
       const shapeOf = (rows: number, cols: number, t: boolean) => (t ? [cols, rows] : [rows, cols]);
       await checkOp(shapeOf(7, 5, ta), shapeOf(5, 3, tb), (a, b) => tf.matMul(a, b, ta, tb), 1000);
       await checkOp([4, ...shapeOf(6, 9, ta)], [4, ...shapeOf(9, 2, tb)], (a, b) => tf.matMul(a, b, ta, tb), 1001);
+      // Dense-layer shapes: a short batch against a wide matrix takes the (b a^T)^T route for a b^T
+      // (forward here when tb, and the input gradient dy W^T in every case).
+      await checkOp(shapeOf(3, 20, ta), shapeOf(20, 30, tb), (a, b) => tf.matMul(a, b, ta, tb), 1002);
     });
   }
 

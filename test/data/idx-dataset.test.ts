@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseIdx, readIdx } from '../../src/data/idx.js';
-import { loadMnist, mnistDataDir } from '../../src/data/mnist.js';
+import { loadIdxDataset, loadMnist, mnistDataDir } from '../../src/data/mnist.js';
 import { TensorDataset, oneHot, permutation } from '../../src/data/dataset.js';
 import { useBackend } from '../helpers/backend.js';
 
@@ -32,6 +32,21 @@ describe('IDX parsing', () => {
     const fbody = new Uint8Array(4);
     new DataView(fbody.buffer).setFloat32(0, 1.5, false);
     expect(Array.from(parseIdx(idxBytes(0x0d, [1], fbody)).data)).toEqual([1.5]);
+  });
+
+  it('a corrupted int32 label names the label file and allocates nothing for it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idx-'));
+    const images = join(dir, 'images-idx3');
+    const labels = join(dir, 'labels-idx1');
+    writeFileSync(images, idxBytes(0x08, [3, 2, 2], new Uint8Array(12)));
+    const body = new Uint8Array(12);
+    [1, 60_000_000, 2].forEach((v, i) => new DataView(body.buffer).setInt32(4 * i, v, false));
+    writeFileSync(labels, idxBytes(0x0c, [3], body));
+    const rssBefore = process.memoryUsage().rss;
+    expect(() => loadIdxDataset(images, labels)).toThrow(`${labels}: label 60000000 at sample 1 implies 60000001 classes`);
+    expect(() => loadIdxDataset(images, labels, { numClasses: 10 })).toThrow(`${labels}: label 60000000 at sample 1 is outside 0..9`);
+    // 3 x 60,000,001 one-hot floats would be 720 MB.
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 2 ** 20);
   });
 
   it('names the file and the size mismatch for truncated data', () => {

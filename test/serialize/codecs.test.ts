@@ -20,10 +20,19 @@ function source(name: string, values: Float32Array, shape: number[], quant?: Qua
 }
 
 /** Store one candidate in a real container and decode it back through the public reader. */
-function roundTrip(c: EncodedTensor): Uint8Array {
+function roundTrip(c: EncodedTensor, asNodeBuffer = false): Uint8Array {
   const bytes = assembleContainer({ format: 'tfjs-compress-container', model: { modelTopology: topology }, tensors: [{ ...c.entry, offset: 0 }] }, c.payload);
-  const parsed = readContainer(bytes);
+  // As fs.readFile gives it: a Buffer inside a larger memory block (whose slice() shares memory).
+  const input = asNodeBuffer ? Buffer.from(copyInto(bytes, 13).buffer, 13, bytes.length) : bytes;
+  const parsed = readContainer(input);
   return decodeTensor(parsed, parsed.manifest.tensors[0]!);
+}
+
+/** `bytes` copied to offset `at` of a larger block filled with junk. */
+function copyInto(bytes: Uint8Array, at: number): Uint8Array {
+  const block = new Uint8Array(bytes.length + 2 * at).fill(0xa5);
+  block.set(bytes, at);
+  return block;
 }
 
 function sparseFloats(n: number, zeroFraction: number): Float32Array {
@@ -89,9 +98,11 @@ describe('every encoding round-trips bit-exactly through a container', () => {
       for (const c of tensorCandidates(src)) {
         const v = c.entry.values;
         covered.add(`${v.kind}|${c.entry.layout}|${c.entry.compression}|${v.shuffle ?? ''}|${v.packing ?? ''}|${v.zeroSlot ?? ''}|${v.axis === undefined ? '' : v.axis === null ? 'tensor' : 'channel'}`);
-        const got = roundTrip(c);
-        const same = got.length === expected.length && got.every((b, i) => b === expected[i]);
-        expect(same, `${src.name} via ${JSON.stringify(c.entry.values)} + ${c.entry.layout}`).toBe(true);
+        for (const asNodeBuffer of [false, true]) {
+          const got = roundTrip(c, asNodeBuffer);
+          const same = got.length === expected.length && got.every((b, i) => b === expected[i]);
+          expect(same, `${src.name} via ${JSON.stringify(c.entry.values)} + ${c.entry.layout}${asNodeBuffer ? ' (Node Buffer)' : ''}`).toBe(true);
+        }
         smallest = Math.min(smallest, c.payload.length);
         n++;
       }

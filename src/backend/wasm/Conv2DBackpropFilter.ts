@@ -26,7 +26,10 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: tf
   const rows = kh * kw * ci;
   const g = paddedGeometry(info);
   const perSample = oh * colsPerRow(info, g);
-  const chunk = Math.max(1, Math.min(batchSize, Math.floor(chunking.targetK / perSample), Math.floor(chunking.maxCols / (rows * perSample))));
+  // ~targetK reduction length per GEMM, but at least minMacs of work per call (a 9-row GEMM, the
+  // 1-channel conv_1, is all per-call overhead in small chunks), within the scratch cap.
+  const byK = Math.max(Math.floor(chunking.targetK / perSample), Math.ceil(chunking.minMacs / (rows * co * perSample)));
+  const chunk = Math.max(1, Math.min(batchSize, byK, Math.floor(chunking.maxCols / (rows * perSample))));
   const k = chain(backend);
   const xp = backend.makeOutput([ci, batchSize, g.hp, g.wp], 'float32');
   padChannelMajor(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(xp) as Float32Array, info, g);

@@ -44,8 +44,39 @@ export function latencyKeys(report: BenchReport): string[] {
   return keys;
 }
 
+/** Longest reason quoted in a table cell; the full text is listed under "not measured". */
+const CELL_REASON_CHARS = 60;
+
+function shortReason(reason: string, max = CELL_REASON_CHARS): string {
+  const flat = reason.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+/**
+ * What an empty latency cell says: `not measured on <runtime> (<why>)`, the why taken from the
+ * model's skipped runtimes (cut to `reasonChars`).
+ */
+export function notMeasured(m: ModelReport, runtime: string, reasonChars = CELL_REASON_CHARS): string {
+  const why = m.skipped.find((k) => k.runtime === runtime)?.reason;
+  return `not measured on ${runtime} (${why ? shortReason(why, reasonChars) : 'no result for this batch size'})`;
+}
+
+/** What an empty accuracy cell says: no test set given, or why no runtime could score the model. */
+function notScored(report: BenchReport, m: ModelReport, reasonChars: number): string {
+  if (!report.options.dataset) return 'not scored (no test data)';
+  const why = m.skipped[0]?.reason;
+  return `not scored (${why ? shortReason(why, reasonChars) : 'no runtime ran it'})`;
+}
+
+/** Options of the row builders: how much of a skip reason a cell quotes. */
+export interface RowArgs {
+  /** Longest reason quoted in a cell (default 60; the terminal table uses less). */
+  reasonChars?: number;
+}
+
 /** Header and rows of the size/quality comparison (shared by the terminal and Markdown tables). */
-export function sizeRows(report: BenchReport): { header: string[]; rows: string[][] } {
+export function sizeRows(report: BenchReport, args: RowArgs = {}): { header: string[]; rows: string[][] } {
+  const reasonChars = args.reasonChars ?? CELL_REASON_CHARS;
   const header = ['model', 'kind', 'size', 'gzip', 'size vs base', 'gzip vs base', 'params', 'sparsity', 'accuracy', 'Δ acc'];
   const rows = report.models.map((m, i) => [
     i === 0 ? `${m.name} (baseline)` : m.name,
@@ -54,26 +85,29 @@ export function sizeRows(report: BenchReport): { header: string[]; rows: string[
     formatBytes(m.size.totalGzipBytes),
     i === 0 ? '1.00x' : formatRatio(m.vsBaseline?.sizeRatio),
     i === 0 ? '1.00x' : formatRatio(m.vsBaseline?.gzipRatio),
-    m.params ? m.params.params.toLocaleString('en-US') : '-',
-    m.params ? formatPct(m.params.sparsity) : '-',
-    formatPct(accuracyOf(m)),
-    i === 0 ? '' : formatPp(m.vsBaseline?.accuracyDelta),
+    m.params ? m.params.params.toLocaleString('en-US') : `not counted (${m.kind})`,
+    m.params ? formatPct(m.params.sparsity) : `not counted (${m.kind})`,
+    accuracyOf(m) === undefined ? notScored(report, m, reasonChars) : formatPct(accuracyOf(m)),
+    i === 0 ? 'baseline' : m.vsBaseline?.accuracyDelta === undefined ? (accuracyOf(m) === undefined ? 'not scored' : 'baseline not scored') : formatPp(m.vsBaseline.accuracyDelta),
   ]);
   return { header, rows };
 }
 
-/** Header and rows of the latency comparison: mean ms and ratio vs baseline per runtime@batch. */
-export function latencyRows(report: BenchReport): { header: string[]; rows: string[][] } {
+/**
+ * Header and rows of the latency comparison: per runtime@batch, mean ms (with the ratio vs the
+ * baseline) then p95, side by side; a cell with no measurement says why ({@link notMeasured}).
+ */
+export function latencyRows(report: BenchReport, args: RowArgs = {}): { header: string[]; rows: string[][] } {
   const keys = latencyKeys(report);
-  const header = ['model', ...keys.map((k) => `${k} mean ms`), ...keys.map((k) => `${k} p95`)];
+  const header = ['model', ...keys.flatMap((k) => [`${k} mean ms`, `${k} p95`])];
   const rows = report.models.map((m, i) => {
     const cell = (k: string, f: 'meanMs' | 'p95Ms') => {
       const l = m.latency.find((x) => `${x.runtime}@${x.batch}` === k);
-      if (!l) return '-';
+      if (!l) return notMeasured(m, k.slice(0, k.lastIndexOf('@')), args.reasonChars);
       const ratio = i > 0 && f === 'meanMs' ? m.vsBaseline?.latencyRatio[k] : undefined;
       return ratio === undefined ? formatMs(l[f]) : `${formatMs(l[f])} (${formatRatio(ratio)})`;
     };
-    return [m.name, ...keys.map((k) => cell(k, 'meanMs')), ...keys.map((k) => cell(k, 'p95Ms'))];
+    return [i === 0 ? `${m.name} (baseline)` : m.name, ...keys.flatMap((k) => [cell(k, 'meanMs'), cell(k, 'p95Ms')])];
   });
   return { header, rows };
 }

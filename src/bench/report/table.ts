@@ -13,6 +13,8 @@ export function formatGrid(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+const TERMINAL_REASON_CHARS = 28;
+
 /**
  * Plain-text comparison tables for the terminal: sizes/quality, then latency (mean ms with the
  * ratio to the baseline), then anything skipped.
@@ -22,9 +24,10 @@ export function formatGrid(header: string[], rows: string[][]): string {
  */
 export function formatTable(report: BenchReport): string {
   const out: string[] = [];
-  const s = sizeRows(report);
+  // Terminal cells quote less of a skip reason; the full reasons follow under "not measured".
+  const s = sizeRows(report, { reasonChars: TERMINAL_REASON_CHARS });
   out.push(formatGrid(s.header, s.rows));
-  const l = latencyRows(report);
+  const l = latencyRows(report, { reasonChars: TERMINAL_REASON_CHARS });
   if (l.header.length > 1) out.push('', formatGrid(l.header, l.rows));
   const cold = report.models.flatMap((m) => m.coldStart.map((c) => `${m.name} ${c.runtime}: load ${formatMs(c.loadMs)} ms + first ${formatMs(c.firstInferenceMs)} ms`));
   if (cold.length) out.push('', 'cold start:', ...cold.map((c) => `  ${c}`));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { benchModels, formatTable, parseRuntimes, writeReports, type HistoryCurve } from '../../bench/index.js';
+import { parseBenchInput } from '../../bench/labels.js';
 import { modelDataFacts, type ModelDataFacts } from '../../model/describe.js';
 import { loadModel } from '../../model/load.js';
 import { addInputScalingOptions, DATA_FORMS, loadDataForModel, parsePositiveInt } from '../data-arg.js';
@@ -59,7 +60,10 @@ async function baselineFacts(spec: string): Promise<ModelDataFacts> {
 export function registerBenchCommand(program: Command): void {
   addInputScalingOptions(program
     .command('bench <model...>')
-    .description('compare models (layers or graph folders / model JSON, .tfjsc, .onnx, zoo:name; first = baseline): size, gzip, latency, memory, accuracy')
+    .description(
+      'compare models (layers or graph folders / model JSON, .tfjsc, .onnx, zoo:name; first = baseline): size, gzip, latency, memory, accuracy. ' +
+        'Each is labelled by its path below the folder all inputs share (out/m, out/m.tfjsc -> m, m.tfjsc), or name it: name=path',
+    )
     .option('--data <spec>', `score quality on a test set: ${DATA_FORMS.join(' | ')}`)
     .option('--limit <n>', 'test samples to score (default 1000)', parsePositiveInt('--limit'), 1000))
     .option('--runtime <list>', 'runtimes: tfjs (active backend), tfjs-tensorflow, tfjs-wasm, tfjs-cpu, onnx', 'tfjs,onnx')
@@ -77,9 +81,12 @@ export function registerBenchCommand(program: Command): void {
     .option('--md <file>', 'write the report as Markdown')
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--no-progress', 'no progress bar')
-    .action(async (models: string[], o) => {
+    .action(async (args: string[], o) => {
       const log = (line: string) => console.error(line);
-      const test = o.data ? (await loadDataForModel(o.data, o, await baselineFacts(models[0]!), { limit: 1, testLimit: o.limit, log })).test : undefined;
+      const models = args.map(parseBenchInput);
+      const first = models[0]!;
+      const baseline = typeof first === 'string' ? first : first.path;
+      const test = o.data ? (await loadDataForModel(o.data, o, await baselineFacts(baseline), { limit: 1, testLimit: o.limit, log })).test : undefined;
       const report = await benchModels({
         models,
         runtimes: parseRuntimes(o.runtime),

@@ -6,7 +6,6 @@ import { graphToLayers, type GraphToLayersReport } from '../../model/graph-to-la
 import { dirname, resolve } from 'node:path';
 import { modelSpecName, saveLayersModel } from '../../model/io.js';
 import { loadModel, MODEL_FORMAT_NAMES } from '../../model/load.js';
-import { writeDirAtomic } from '../../util/atomic.js';
 import { parseNumber, parsePositiveInt } from '../data-arg.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -93,7 +92,7 @@ export function registerConvertCommand(program: Command): void {
       if (loaded.kind === 'layers') {
         // Keras files, containers and Keras-3 model.json files: already layers models, written as stock tfjs.
         try {
-          await writeDirAtomic(o.out, (tmp) => saveLayersModel(loaded.model, tmp));
+          await saveLayersModel(loaded.model, o.out);
           console.log(`wrote ${o.out}: layers model from ${from} ${spec} (${fmt(loaded.model.layers.length)} layers, ${fmt(loaded.model.countParams())} params)`);
         } finally {
           loaded.model.dispose();
@@ -103,7 +102,7 @@ export function registerConvertCommand(program: Command): void {
       const { graph, model, report, source: paritySource } = await convertGraph(loaded.model, spec, o);
       try {
         model.setUserDefinedMetadata(convertedMetadata(graph, report));
-        await writeDirAtomic(o.out, (tmp) => saveLayersModel(model, tmp));
+        await saveLayersModel(model, o.out);
         console.log(`wrote ${o.out}: layers model from ${from} ${spec}`);
         console.log(formatConversion(report, paritySource));
       } finally {

@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { compareScratch, distill, distillLossNames, formatComparison, freezeTeacher, parseFeaturePair, teacherAccuracy, TEACHER_OUTPUTS } from '../../distill/index.js';
 import type { DistillResult, FeaturePair, LossSpec, TeacherModel, TeacherOutputs } from '../../distill/index.js';
 import { saveLayersModel } from '../../model/io.js';
 import { loadLayersModel, loadModel } from '../../model/load.js';
-import { writeJsonAtomic } from '../../util/atomic.js';
+import { assertReplaceable, recoverDir } from '../../util/atomic.js';
+import type * as tf from '@tensorflow/tfjs';
 import { inputScalingFromMetadata, setModelInputScaling } from '../../data/scaling-metadata.js';
 import { modelInputShape } from '../../model/input-shape.js';
 import { addInputScalingOptions, DATA_FORMS, loadDataForModel, parseNumber, parsePositiveInt } from '../data-arg.js';
+import { refuseContainerOut } from './quantize.js';
 
 /** `--loss logits,mse:0.5` -> [{name: 'logits', weight: 1}, {name: 'mse', weight: 0.5}]. */
 function parseLosses(spec: string): LossSpec[] {
@@ -74,73 +77,101 @@ export function registerDistillCommand(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .requiredOption('--out <dir>', 'output folder: student model.json + weights.bin, report.json (scratch/ with --compare-scratch)')
     .action(async (o) => {
-      const teacher = await loadTeacher(o.teacher, o.seed);
-      // The teacher's stored scaling and input size decide how the data is fed (a flag overrides).
-      const facts = { inputShape: modelInputShape(teacher), inputScaling: inputScalingFromMetadata(teacher, o.teacher) };
-      const { train: trainSet, test, scaling } = await loadDataForModel(o.data, o, facts, { limit: o.limit, testLimit: o.testLimit });
-      const { model: student, converted } = await loadLayersModel(o.student, { command: 'distill --student', seed: o.seed });
-      if (converted) console.log(`student ${o.student}: graph model rebuilt as ${converted.layers} layers (parity max|diff| ${converted.parity.maxAbsDiff.toExponential(2)})`);
-      const teacherAcc = teacherAccuracy(freezeTeacher(teacher, { outputs: o.teacherOutputs }), test);
-      console.log(
-        `distilling ${o.teacher} (test accuracy ${(teacherAcc * 100).toFixed(2)}%) into ${o.student} on ${o.data}: ` +
-          `${trainSet.size} train / ${test.size} test samples, T=${o.temperature}, alpha=${o.alpha}, ${o.epochs} epoch(s)`,
-      );
-      const args = {
-        teacher,
-        teacherOutputs: o.teacherOutputs as TeacherOutputs,
-        student,
-        data: trainSet,
-        temperature: o.temperature,
-        alpha: o.alpha,
-        losses: parseLosses(o.loss),
-        features: o.feature as FeaturePair[],
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        learningRate: o.lr,
-        seed: o.seed,
-        validation: test,
-        cacheTeacher: o.cacheTeacher as boolean | string | undefined,
-        progress: o.progress as boolean,
-        label: 'distill',
-        checkpointDir: join(o.out, 'checkpoint'),
-      };
-      let distilled: DistillResult;
-      let scratch: DistillResult | undefined;
-      if (o.compareScratch) {
-        const r = await compareScratch(args);
-        distilled = r.distilled;
-        scratch = r.scratch;
-        setModelInputScaling(r.scratchModel, scaling.scaling);
-        await saveLayersModel(r.scratchModel, join(o.out, 'scratch'));
-      } else {
-        distilled = await distill(args);
+      // Finish an earlier run's interrupted folder swap first (its checkpoint may sit in the new folder),
+      // then refuse an --out holding unrelated files now, not after training.
+      recoverDir(o.out);
+      assertReplaceable(o.out, ['checkpoint']);
+      refuseContainerOut('distill', o.out, 'report.json');
+      // The output folder is replaced as a whole: it must not hold the teacher or the student.
+      for (const spec of [o.teacher, o.student] as string[]) {
+        if (existsSync(spec) && `${resolve(spec)}${sep}`.startsWith(`${resolve(o.out)}${sep}`)) {
+          throw new Error(`--out ${o.out} holds the input model ${spec} and would be replaced with it: write to another folder`);
+        }
       }
-      setModelInputScaling(student, scaling.scaling);
-      await saveLayersModel(student, o.out);
-      writeJsonAtomic(join(o.out, 'report.json'), {
-        teacher: o.teacher,
-        student: o.student,
-        data: o.data,
-        trainSamples: trainSet.size,
-        testSamples: test.size,
-        teacherAccuracy: teacherAcc,
-        inputScaling: scaling.scaling,
-        settings: distilled.settings,
-        epochs: o.epochs,
-        teacherHash: distilled.teacherHash,
-        teacherUnchanged: distilled.teacherUnchanged,
-        cache: distilled.cache ?? null,
-        results: [summary('distilled', distilled), ...(scratch ? [summary('scratch', scratch)] : [])],
-        history: { distilled: distilled.history, scratch: scratch?.history ?? null },
-      });
-      console.log(formatComparison(distilled, scratch));
-      const pct = (v?: number) => (v === undefined ? '-' : `${(v * 100).toFixed(2)}%`);
-      console.log(
-        `teacher ${pct(teacherAcc)}  distilled ${pct(distilled.final?.accuracy)}` +
-          (scratch ? `  scratch ${pct(scratch.final?.accuracy)}` : '') +
-          (distilled.cache ? `  (teacher cache ${distilled.cache.hit ? 'hit' : 'built'}: ${distilled.cache.path})` : '') +
-          `  -> ${o.out}`,
-      );
-      if (distilled.stopReason) console.log(`stopped: ${distilled.stopReason}`);
+      const teacher = await loadTeacher(o.teacher, o.seed);
+      let student: tf.LayersModel | undefined;
+      let scratchModel: tf.LayersModel | undefined;
+      // The models are this command's to free, on success and on error alike.
+      try {
+        // The teacher's stored scaling and input size decide how the data is fed (a flag overrides).
+        const facts = { inputShape: modelInputShape(teacher), inputScaling: inputScalingFromMetadata(teacher, o.teacher) };
+        const { train: trainSet, test, scaling } = await loadDataForModel(o.data, o, facts, { limit: o.limit, testLimit: o.testLimit });
+        const loaded = await loadLayersModel(o.student, { command: 'distill --student', seed: o.seed });
+        const { converted } = loaded;
+        student = loaded.model;
+        if (converted) console.log(`student ${o.student}: graph model rebuilt as ${converted.layers} layers (parity max|diff| ${converted.parity.maxAbsDiff.toExponential(2)})`);
+        const teacherAcc = teacherAccuracy(freezeTeacher(teacher, { outputs: o.teacherOutputs }), test);
+        console.log(
+          `distilling ${o.teacher} (test accuracy ${(teacherAcc * 100).toFixed(2)}%) into ${o.student} on ${o.data}: ` +
+            `${trainSet.size} train / ${test.size} test samples, T=${o.temperature}, alpha=${o.alpha}, ${o.epochs} epoch(s)`,
+        );
+        const args = {
+          teacher,
+          teacherOutputs: o.teacherOutputs as TeacherOutputs,
+          student,
+          data: trainSet,
+          temperature: o.temperature,
+          alpha: o.alpha,
+          losses: parseLosses(o.loss),
+          features: o.feature as FeaturePair[],
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          learningRate: o.lr,
+          seed: o.seed,
+          validation: test,
+          cacheTeacher: o.cacheTeacher as boolean | string | undefined,
+          progress: o.progress as boolean,
+          label: 'distill',
+          checkpointDir: join(o.out, 'checkpoint'),
+        };
+        let distilled: DistillResult;
+        let scratch: DistillResult | undefined;
+        if (o.compareScratch) {
+          const r = await compareScratch(args);
+          distilled = r.distilled;
+          scratch = r.scratch;
+          scratchModel = r.scratchModel;
+          setModelInputScaling(r.scratchModel, scaling.scaling);
+        } else {
+          distilled = await distill(args);
+        }
+        setModelInputScaling(student, scaling.scaling);
+        const report = {
+          teacher: o.teacher,
+          student: o.student,
+          data: o.data,
+          trainSamples: trainSet.size,
+          testSamples: test.size,
+          teacherAccuracy: teacherAcc,
+          inputScaling: scaling.scaling,
+          settings: distilled.settings,
+          epochs: o.epochs,
+          teacherHash: distilled.teacherHash,
+          teacherUnchanged: distilled.teacherUnchanged,
+          cache: distilled.cache ?? null,
+          results: [summary('distilled', distilled), ...(scratch ? [summary('scratch', scratch)] : [])],
+          history: { distilled: distilled.history, scratch: scratch?.history ?? null },
+        };
+        // Student, scratch twin, report and checkpoint: one folder, swapped in as a unit.
+        const twin = scratchModel;
+        await saveLayersModel(student, o.out, {
+          files: { 'report.json': report },
+          keep: ['checkpoint'],
+          fill: twin ? (tmp) => saveLayersModel(twin, join(tmp, 'scratch')) : undefined,
+        });
+        console.log(formatComparison(distilled, scratch));
+        const pct = (v?: number) => (v === undefined ? '-' : `${(v * 100).toFixed(2)}%`);
+        console.log(
+          `teacher ${pct(teacherAcc)}  distilled ${pct(distilled.final?.accuracy)}` +
+            (scratch ? `  scratch ${pct(scratch.final?.accuracy)}` : '') +
+            (distilled.cache ? `  (teacher cache ${distilled.cache.hit ? 'hit' : 'built'}: ${distilled.cache.path})` : '') +
+            `  -> ${o.out}`,
+        );
+        if (distilled.stopReason) console.log(`stopped: ${distilled.stopReason}`);
+      } finally {
+        teacher.dispose();
+        student?.dispose();
+        scratchModel?.dispose();
+      }
     });
 }

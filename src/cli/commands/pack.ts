@@ -7,7 +7,7 @@ import { loadModel } from '../../model/load.js';
 import { graphArtifacts, quantizedWeightsFromJson, type QuantizedWeights } from '../../quantize/index.js';
 import { artifactSize, containerStats, isGraphArtifacts, modelArtifacts, packArtifacts, readContainerFile, unpackArtifacts } from '../../serialize/index.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { QUANTIZATION_SIDECAR, dropStaleSidecar, formatBytes, refuseOverwrite } from './quantize.js';
+import { QUANTIZATION_SIDECAR, formatBytes, refuseOverwrite } from './quantize.js';
 
 /** The quantization sidecar to use: explicit path, or quantization.json beside the model's JSON file. */
 function findSidecar(modelJson: string | undefined, explicit?: string): QuantizedWeights | undefined {
@@ -88,8 +88,8 @@ export function registerPackCommand(program: Command): void {
       // Load it once so a container stock tfjs cannot read is refused before anything is written.
       const m = await loadModel(file, { command: 'unpack', accept: ['layers', 'graph'] });
       if (m.kind !== 'onnx') m.model.dispose();
+      // One unit: replaces the whole folder, so no stale sidecar or shard survives beside the new model.
       await fileHandler(o.out).save!(artifacts);
-      dropStaleSidecar(o.out);
       const after = artifactSize(artifacts);
       console.log(`before (container): raw ${formatBytes(s.fileBytes)}, gzip ${formatBytes(s.gzipBytes)}`);
       console.log(`after  (tfjs ${kind} model, fp32): raw ${formatBytes(after.totalBytes)}, gzip ${formatBytes(after.gzipBytes)}`);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TensorDataset } from '../../data/dataset.js';
 import { cloneModel } from '../../model/clone.js';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
@@ -41,7 +40,7 @@ import type { TrainCallback } from '../../train/index.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { addInputScalingOptions, inputScalingOf, loadDataForModel, parseNumber, parsePositiveInt } from '../data-arg.js';
 import { inputScalingFromMetadata, setModelInputScaling } from '../../data/scaling-metadata.js';
-import { describeConversion, dropStaleSidecar, refuseOverwrite } from './quantize.js';
+import { describeConversion, refuseContainerOut, refuseOverwrite } from './quantize.js';
 
 function parseNonNegativeInt(flag: string) {
   return (v: string) => {
@@ -192,15 +191,15 @@ async function pruneGraphOneShot(graph: GraphModel, o: PruneOptions): Promise<vo
   const test = o.data ? (await loadDataForModel(o.data, o, dataFacts(graph, o.model), { limit: 1, testLimit: o.testLimit })).test : undefined;
   const accuracyBefore = test ? (await evaluate(graph, test)).accuracy : undefined;
   const accuracyAfter = test ? await graphAccuracy(r.artifacts, test) : undefined;
-  await fileHandler(o.out).save!(r.artifacts);
-  dropStaleSidecar(o.out);
   const [before, after] = [artifactSize(source), artifactSize(r.artifacts)];
   const pruned = r.tensors.reduce((a, t) => a + t.sparsity * t.shape.reduce((p, q) => p * q, 1), 0);
   const total = r.tensors.reduce((a, t) => a + t.shape.reduce((p, q) => p * q, 1), 0);
-  writeJsonAtomic(join(o.out, 'prune-report.json'), {
+  const pruneReport = {
     model: o.model, data: o.data, testSamples: test?.size, schedule: 'level (one-shot, graph)', configList: configList ?? { sparsity: o.sparsity, granularity: o.granularity },
     accuracyBefore, accuracyAfter, sizeBefore: before, sizeAfter: after, sparsity: pruned / total, tensors: r.tensors,
-  });
+  };
+  // Model and report in one unit (a stale quantization sidecar cannot survive the swap).
+  await fileHandler(o.out, { files: { 'prune-report.json': pruneReport } }).save!(r.artifacts);
   console.log(formatGraphPruning(r.tensors));
   console.log(`sparsity of the ${r.tensors.length} pruned kernels: ${pct(pruned / total)} (${Math.round(pruned)} of ${total} weights are 0)`);
   if (test) console.log(`accuracy: ${pct(accuracyBefore)} -> ${pct(accuracyAfter)} (${test.size} test samples, one-shot, no fine-tuning)`);
@@ -265,8 +264,8 @@ async function pruneLayers(model: tf.LayersModel, o: PruneOptions & { epochs: nu
     rows.push({ name: o.structured ? 'structured, fine-tuned' : 'pruned', sparsity: after.sparsity, accuracy: accAfter, params: result.countParams(), size: sizeAfter });
     // The output records the scaling it was fine-tuned on (a flag may have overridden the model's).
     setModelInputScaling(result, scaling.scaling);
-    await saveLayersModel(result, o.out);
-    writeJsonAtomic(join(o.out, 'prune-report.json'), { ...report, accuracyAfter: accAfter, sizeBefore, sizeAfter, paramsBefore: model.countParams(), paramsAfter: result.countParams(), layers: after.layers });
+    const pruneReport = { ...report, accuracyAfter: accAfter, sizeBefore, sizeAfter, paramsBefore: model.countParams(), paramsAfter: result.countParams(), layers: after.layers };
+    await saveLayersModel(result, o.out, { files: { 'prune-report.json': pruneReport } });
     console.log(formatSparsityReport(result));
     printTable(rows);
     const drop = ((accBefore ?? 0) - (accAfter ?? 0)) * 100;
@@ -316,6 +315,7 @@ export function registerPruneCommand(program: Command): void {
     if (!['layer', 'global'].includes(o.ranking)) throw new Error(`--ranking '${o.ranking}': expected layer or global`);
     inputScalingOf(o);
     refuseOverwrite(o.model, o.out);
+    refuseContainerOut('prune', o.out, 'prune-report.json');
     const loaded = await loadModel(o.model, { command: 'prune', accept: ['layers', 'graph'], seed: o.seed });
     let model: tf.LayersModel;
     if (loaded.kind === 'graph') {

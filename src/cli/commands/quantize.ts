@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import { rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { randomFeeds } from '../../bench/latency.js';
 import { TensorDataset } from '../../data/dataset.js';
 import { scaleInputs, type InputScaling } from '../../data/transform.js';
@@ -22,7 +21,7 @@ import {
   type QuantizedWeights,
 } from '../../quantize/index.js';
 import { artifactSize, modelArtifacts, packArtifacts, containerStats, CONTAINER_EXTENSION } from '../../serialize/index.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { chooseInputScaling } from '../../data/scaling-metadata.js';
 import { addInputScalingOptions, DATA_FORMS, inputScalingFlags, loadDataForModel, parseNumber, parsePositiveInt, type InputScalingFlags } from '../data-arg.js';
 import type { GraphToLayersReport } from '../../model/graph-to-layers/index.js';
@@ -50,15 +49,23 @@ export function refuseOverwrite(spec: string, out: string): void {
   const target = resolve(out);
   const inputs = [loc.path && resolve(loc.path), loc.path && loc.format !== 'container' && loc.format !== 'onnx' ? dirname(resolve(loc.path)) : undefined];
   if (inputs.includes(target)) throw new Error(`--out ${out} would overwrite the input model ${spec}: write to another path`);
-}
-
-/** Remove a quantization sidecar left in an output folder by an earlier run (it would no longer match the weights). */
-export function dropStaleSidecar(dir: string): void {
-  rmSync(join(dir, QUANTIZATION_SIDECAR), { force: true });
+  // An output folder is replaced as a whole: one that holds the input would take it along.
+  if (inputs.some((p) => p && p.startsWith(target + sep))) throw new Error(`--out ${out} holds the input model ${spec} and would be replaced with it: write to another path`);
 }
 
 /** True when an output path names a container file rather than a model folder. */
 export const isContainerPath = (out: string) => out.toLowerCase().endsWith(CONTAINER_EXTENSION);
+
+/**
+ * Refuse `--out x.tfjsc` for a command that writes a model folder (with its report beside the
+ * model): a folder named like a container would read as one to the user and to scripts.
+ */
+export function refuseContainerOut(command: string, out: string, report: string): void {
+  if (isContainerPath(out)) {
+    throw new Error(`${command} --out ${out}: ${command} writes a model folder (model.json, weights.bin, ${report}), not a container; ` +
+      `give a folder and pack it afterwards: tfjs-compress pack <folder> --out ${out}`);
+  }
+}
 
 interface QuantizeOptions extends InputScalingFlags {
   model: string;
@@ -171,9 +178,8 @@ async function writeOutput(out: string, written: tf.io.ModelArtifacts, packed: U
     writeFileAtomic(out, packed);
     return;
   }
-  await fileHandler(out).save!(written);
-  if (sidecar) writeJsonAtomic(join(out, QUANTIZATION_SIDECAR), quantizedWeightsToJson(quantized));
-  else dropStaleSidecar(out);
+  // Model and sidecar in one unit: the sidecar always describes the weights beside it.
+  await fileHandler(out, { files: sidecar ? { [QUANTIZATION_SIDECAR]: quantizedWeightsToJson(quantized) } : {} }).save!(written);
 }
 
 /** Print the three sizes: input, what was written (tfjs form), the packed container. */

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { buildZooModel, zooNames } from '../../model/zoo.js';
 import { saveLayersModel } from '../../model/io.js';
+import { checkDataFitsModel } from '../../model/validate/data-fit.js';
 import { train, evaluate, EarlyStopping, ReduceLROnPlateau, OPTIMIZER_NAMES } from '../../train/index.js';
 import type { TrainCallback } from '../../train/index.js';
-import { writeJsonAtomic } from '../../util/atomic.js';
+import { assertReplaceable, recoverDir } from '../../util/atomic.js';
 import { setModelInputScaling } from '../../data/scaling-metadata.js';
 import { addInputScalingOptions, DATA_FORMS, loadDataForModel, parseNumber, parsePositiveInt } from '../data-arg.js';
 
@@ -40,45 +41,57 @@ export function registerTrainCommand(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .requiredOption('--out <dir>', 'output folder (model.json + weights.bin + report.json + checkpoint/)')
     .action(async (o) => {
+      // Finish an earlier run's interrupted folder swap first (its checkpoint may sit in the new folder),
+      // then refuse an --out holding unrelated files now, not after training.
+      recoverDir(o.out);
+      assertReplaceable(o.out, ['checkpoint']);
       const { train: trainSet, test, scaling } = await loadDataForModel(o.data, o, {}, { limit: o.limit, testLimit: o.testLimit, imageSize: o.imageSize, channels: o.channels });
       const model = buildZooModel(o.arch, { seed: o.seed, numClasses: trainSet.numClasses, inputShape: trainSet.xShape });
-      const callbacks: TrainCallback[] = [];
-      if (o.earlyStopping) callbacks.push(new EarlyStopping({ patience: o.earlyStopping, restoreBestWeights: true }));
-      if (o.reduceLr) callbacks.push(new ReduceLROnPlateau({ patience: o.reduceLr }));
-      console.log(`training ${o.arch} on ${o.data}: ${trainSet.size} train / ${test.size} test samples, ${o.epochs} epoch(s)`);
-      const result = await train(model, trainSet, {
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        optimizer: o.optimizer,
-        learningRate: o.lr,
-        seed: o.seed,
-        validation: test,
-        callbacks,
-        progress: o.progress,
-        label: o.arch,
-        checkpointDir: join(o.out, 'checkpoint'),
-      });
-      if (result.resumedFromEpoch) console.log(`resumed from the checkpoint after epoch ${result.resumedFromEpoch}`);
-      if (result.stopReason) console.log(`stopped: ${result.stopReason}`);
-      const final = await evaluate(model, test);
-      // Later commands and recipes read the scaling back from model.json (flag > metadata > default).
-      setModelInputScaling(model, scaling.scaling);
-      await saveLayersModel(model, o.out);
-      writeJsonAtomic(join(o.out, 'report.json'), {
-        arch: o.arch,
-        data: o.data,
-        trainSamples: trainSet.size,
-        testSamples: test.size,
-        epochs: o.epochs,
-        inputScaling: scaling.scaling,
-        history: result.history,
-        samplesPerSecond: result.samplesPerSecond,
-        test: final,
-        stopReason: result.stopReason ?? null,
-      });
-      console.log(
-        `test accuracy ${(final.accuracy! * 100).toFixed(2)}%  loss ${final.loss!.toFixed(4)}  ` +
-          `train ${result.samplesPerSecond.toFixed(0)} samples/s  -> ${o.out}`,
-      );
+      try {
+        // Before any step: an architecture the data cannot feed fails here (the model is freed below).
+        checkDataFitsModel(model, trainSet);
+        const callbacks: TrainCallback[] = [];
+        if (o.earlyStopping) callbacks.push(new EarlyStopping({ patience: o.earlyStopping, restoreBestWeights: true }));
+        if (o.reduceLr) callbacks.push(new ReduceLROnPlateau({ patience: o.reduceLr }));
+        console.log(`training ${o.arch} on ${o.data}: ${trainSet.size} train / ${test.size} test samples, ${o.epochs} epoch(s)`);
+        const result = await train(model, trainSet, {
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          optimizer: o.optimizer,
+          learningRate: o.lr,
+          seed: o.seed,
+          validation: test,
+          callbacks,
+          progress: o.progress,
+          label: o.arch,
+          checkpointDir: join(o.out, 'checkpoint'),
+        });
+        if (result.resumedFromEpoch) console.log(`resumed from the checkpoint after epoch ${result.resumedFromEpoch}`);
+        if (result.stopReason) console.log(`stopped: ${result.stopReason}`);
+        const final = await evaluate(model, test);
+        // Later commands and recipes read the scaling back from model.json (flag > metadata > default).
+        setModelInputScaling(model, scaling.scaling);
+        const report = {
+          arch: o.arch,
+          data: o.data,
+          trainSamples: trainSet.size,
+          testSamples: test.size,
+          epochs: o.epochs,
+          inputScaling: scaling.scaling,
+          history: result.history,
+          samplesPerSecond: result.samplesPerSecond,
+          test: final,
+          stopReason: result.stopReason ?? null,
+        };
+        // Model, report and the checkpoint it came from: one folder, swapped in as a unit.
+        await saveLayersModel(model, o.out, { files: { 'report.json': report }, keep: ['checkpoint'] });
+        console.log(
+          `test accuracy ${(final.accuracy! * 100).toFixed(2)}%  loss ${final.loss!.toFixed(4)}  ` +
+            `train ${result.samplesPerSecond.toFixed(0)} samples/s  -> ${o.out}`,
+        );
+      } finally {
+        // In-process callers (tests, the SDK) keep running: the trained model's weights are freed here.
+        model.dispose();
+      }
     });
 }

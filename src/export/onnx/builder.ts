@@ -23,12 +23,13 @@ export const str = (value: string): Attr => ({ type: 'string', value });
 export const strs = (value: string[]): Attr => ({ type: 'strings', value });
 
 /** Element types the exporter writes. */
-export type OnnxDType = 'float32' | 'float16' | 'int8' | 'int32' | 'int64';
+export type OnnxDType = 'float32' | 'float16' | 'int8' | 'uint8' | 'int32' | 'int64';
 
 const DTYPE_CODE: Record<OnnxDType, number> = {
   float32: DataType.FLOAT,
   float16: DataType.FLOAT16,
   int8: DataType.INT8,
+  uint8: DataType.UINT8,
   int32: DataType.INT32,
   int64: DataType.INT64,
 };
@@ -56,7 +57,7 @@ export interface BuiltNode {
   attrs: Record<string, Attr>;
 }
 
-function rawBytes(data: Float32Array | Int8Array | Uint16Array | Int32Array | BigInt64Array): Uint8Array {
+function rawBytes(data: Float32Array | Int8Array | Uint8Array | Uint16Array | Int32Array | BigInt64Array): Uint8Array {
   // Typed arrays are little-endian on every platform Node supports; copy to own the buffer.
   return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
 }
@@ -104,7 +105,7 @@ export class GraphBuilder {
   }
 
   /** Add an initializer from typed data; returns its name. */
-  initializer(name: string, dtype: OnnxDType, dims: number[], data: Float32Array | Int8Array | Uint16Array | Int32Array | BigInt64Array): string {
+  initializer(name: string, dtype: OnnxDType, dims: number[], data: Float32Array | Int8Array | Uint8Array | Uint16Array | Int32Array | BigInt64Array): string {
     const n = dims.reduce((a, b) => a * b, 1);
     if (data.length !== n) throw new Error(`initializer '${name}': ${data.length} values for dims [${dims}] (expected ${n})`);
     const unique = this.unique(name);

@@ -1,6 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { GraphBuilder, int, ints, type Attr } from './builder.js';
+import { quantizeAffine } from '../../quantize/affine.js';
+import { channelLayout, dequantize } from '../../quantize/dequantize.js';
 import { fromHalfBits, toHalfBits } from '../../quantize/half.js';
+import type { AffineTensor, CodebookTensor, QuantizedTensor, QuantizedWeights } from '../../quantize/types.js';
 import { sizeOf, strides, transpose } from './tensor-util.js';
 
 /**
@@ -46,7 +49,7 @@ export interface WeightTransform {
 export interface KernelArgs {
   /** Initializer name. */
   name: string;
-  /** tfjs axis holding output channels: int8 uses one scale per index of this axis. */
+  /** tfjs axis holding output channels: int8 uses one scale per index of this axis (depthwise: per input channel). */
   tfAxis: number;
   /** The same axis after `transform` (DequantizeLinear's `axis`). */
   onnxAxis: number;
@@ -77,12 +80,16 @@ export class ConvertContext {
   readonly b = new GraphBuilder();
   /** Dequantized values of every encoded weight, keyed by variable: the tfjs reference for verification. */
   readonly dequantized = new Map<tf.LayerVariable, Float32Array>();
+  /** Names of the weights written from their quantized records. */
+  readonly recordsWritten = new Set<string>();
   private readonly layoutCache = new Map<string, OnnxValue>();
   private readonly weightCache = new Map<string, string>();
 
   constructor(
     readonly opset: number,
     readonly weights: OnnxWeightMode,
+    /** Quantized records by weight name (`dense_1/kernel`): written exactly instead of re-encoded. */
+    readonly records: QuantizedWeights = {},
   ) {}
 
   /** Append a node producing one value with the given logical shape/layout. */
@@ -168,91 +175,121 @@ export class ConvertContext {
   }
 
   /**
-   * A kernel-like weight, stored according to the weight mode and returned as a float32 value name:
-   * float32 as is; float16 as a float16 initializer plus Cast; int8 as per-channel symmetric int8
-   * plus DequantizeLinear. The dequantized tfjs-layout values are recorded in {@link dequantized}.
+   * A kernel-like weight, returned as a float32 value name. A weight with a quantized record (from
+   * `quantize`, see {@link ConvertArgs.records}) is written as that record, exactly: affine int8/uint8
+   * as its stored codes, scales and zero points plus DequantizeLinear; float16 as its bit patterns
+   * plus Cast; a codebook as uint8 indices plus a Gather on the centroid table (index 0 = exact 0).
+   * Other weights follow the weight mode: float32 as is; float16 as a float16 initializer plus
+   * Cast; int8 as per-channel symmetric int8 (the shared affine quantizer) plus DequantizeLinear.
+   * The dequantized tfjs-layout values are recorded in {@link dequantized}.
    */
   kernel(w: WeightRef, a: KernelArgs): string {
     const cacheKey = `${w.variable.id}|${a.transform?.key ?? ''}`;
     const cached = this.weightCache.get(cacheKey);
     if (cached) return cached;
-    const apply = (d: Float32Array) => (a.transform ? a.transform.fn(d, w.shape) : { data: d, shape: w.shape });
-    let name: string;
-    if (this.weights === 'float32') {
-      const t = apply(w.data);
+    const record = this.records[w.variable.originalName];
+    if (record && (record.shape.length !== w.shape.length || record.shape.some((d, i) => d !== w.shape[i]))) {
+      throw new Error(`weight '${w.variable.originalName}': quantized record has shape [${record.shape}], the layer weight has [${w.shape}]`);
+    }
+    let name: string | undefined;
+    if (record) {
+      name = this.recordKernel(w, a, record);
+      this.recordsWritten.add(w.variable.originalName);
+    }
+    else if (this.weights === 'float16') name = this.halfKernel(w, a, toHalfBits(w.data));
+    else if (this.weights === 'int8') name = this.affineKernel(w, a, quantizeAffine(w.data, w.shape, { dtype: 'int8', axis: a.tfAxis, symmetric: true }));
+    if (name === undefined) {
+      const t = this.apply(w, a, record ? dequantize(record) : w.data);
+      if (record) this.dequantized.set(w.variable, dequantize(record));
       name = this.param(a.name, t.data, t.shape);
-    } else if (this.weights === 'float16') {
-      const bits = toHalfBits(w.data);
-      this.dequantized.set(w.variable, fromHalfBits(bits));
-      // Transforms move float arrays; the 16-bit patterns are small integers, exact in float32.
-      const moved = apply(Float32Array.from(bits));
-      const init = this.b.initializer(`${a.name}_f16`, 'float16', moved.shape, Uint16Array.from(moved.data));
-      [name] = this.b.node('Cast', [init], { to: int(1) }, `${a.name}_f32`) as [string];
-    } else {
-      const q = quantizeInt8PerAxis(w.data, w.shape, a.tfAxis);
-      this.dequantized.set(w.variable, q.dequantized);
-      const qt = apply(q.values);
-      const st = apply(q.scalePerElement);
-      const scales = takeAlongAxis(st.data, st.shape, a.onnxAxis, `${a.name}`);
-      const qInit = this.b.initializer(`${a.name}_int8`, 'int8', qt.shape, Int8Array.from(qt.data));
-      const sInit = this.param(`${a.name}_scale`, scales, [scales.length]);
-      const zInit = this.b.initializer(`${a.name}_zero_point`, 'int8', [scales.length], new Int8Array(scales.length));
-      [name] = this.b.node('DequantizeLinear', [qInit, sInit, zInit], { axis: int(a.onnxAxis) }, `${a.name}_dequant`) as [string];
     }
     this.weightCache.set(cacheKey, name);
     return name;
   }
-}
 
-/** Result of {@link quantizeInt8PerAxis}. */
-export interface Int8Quantized {
-  /** Integer values in [-127, 127], stored as floats so weight transforms can move them. */
-  values: Float32Array;
-  /** Scale of every element's channel, same layout as `values`. */
-  scalePerElement: Float32Array;
-  /** One scale per index of the quantization axis. */
-  scales: Float32Array;
-  /** `values * scale` rounded to float32 exactly as DequantizeLinear computes it. */
-  dequantized: Float32Array;
+  /** The weight's transform (if any) applied to values in tfjs layout. */
+  private apply(w: WeightRef, a: KernelArgs, d: Float32Array): { data: Float32Array; shape: number[] } {
+    return a.transform ? a.transform.fn(d, w.shape) : { data: d, shape: w.shape };
+  }
+
+  /** A record's exact ONNX form, or undefined when only its dequantized float values can be written. */
+  private recordKernel(w: WeightRef, a: KernelArgs, r: QuantizedTensor): string | undefined {
+    switch (r.kind) {
+      case 'float16':
+        return this.halfKernel(w, a, r.bits);
+      case 'affine':
+        // uint16 DequantizeLinear needs opset 21; those records are written as their exact float values.
+        return r.dtype === 'uint16' ? undefined : this.affineKernel(w, a, r);
+      case 'codebook':
+        return this.codebookKernel(w, a, r);
+    }
+  }
+
+  private halfKernel(w: WeightRef, a: KernelArgs, bits: Uint16Array): string {
+    this.dequantized.set(w.variable, fromHalfBits(bits));
+    // Transforms move float arrays; the 16-bit patterns are small integers, exact in float32.
+    const moved = this.apply(w, a, Float32Array.from(bits));
+    const init = this.b.initializer(`${a.name}_f16`, 'float16', moved.shape, Uint16Array.from(moved.data));
+    return this.b.node('Cast', [init], { to: int(1) }, `${a.name}_f32`)[0]!;
+  }
+
+  /**
+   * Affine codes as an int8/uint8 initializer plus DequantizeLinear, per tensor or along the ONNX
+   * axis the record's channel axis maps to. Undefined when the channels do not land on one ONNX axis.
+   */
+  private affineKernel(w: WeightRef, a: KernelArgs, q: AffineTensor): string | undefined {
+    if (q.dtype === 'uint16') return undefined;
+    const qt = this.apply(w, a, Float32Array.from(q.q));
+    let scales: Float32Array;
+    let zeros: Float32Array;
+    let axis: number | undefined;
+    if (q.axis === null) {
+      scales = q.scales.slice(0, 1);
+      zeros = Float32Array.of(q.zeroPoints[0]!);
+    } else {
+      const { stride, length } = channelLayout(q.shape, q.axis, q.axisCount);
+      const perElement = (v: ArrayLike<number>) => this.apply(w, a, Float32Array.from({ length: q.q.length }, (_, i) => v[Math.floor(i / stride) % length]!));
+      const st = perElement(q.scales);
+      const zt = perElement(q.zeroPoints);
+      const s = takeAlongAxis(st.data, st.shape, a.onnxAxis);
+      const z = takeAlongAxis(zt.data, zt.shape, a.onnxAxis);
+      if (!s || !z) return undefined;
+      [scales, zeros, axis] = [s, z, a.onnxAxis];
+    }
+    this.dequantized.set(w.variable, dequantize(q));
+    const dims = axis === undefined ? [] : [scales.length];
+    const codes = q.dtype === 'int8' ? Int8Array.from(qt.data) : Uint8Array.from(qt.data);
+    const zp = q.dtype === 'int8' ? Int8Array.from(zeros) : Uint8Array.from(zeros);
+    const qInit = this.b.initializer(`${a.name}_${q.dtype}`, q.dtype, qt.shape, codes);
+    const sInit = this.param(`${a.name}_scale`, scales, dims);
+    const zInit = this.b.initializer(`${a.name}_zero_point`, q.dtype, dims, zp);
+    return this.b.node('DequantizeLinear', [qInit, sInit, zInit], axis === undefined ? {} : { axis: int(axis) }, `${a.name}_dequant`)[0]!;
+  }
+
+  /** Codebook indices (uint8, 0 = exact zero, c + 1 = centroid c) and a Gather on the table [0, centroids...]. */
+  private codebookKernel(w: WeightRef, a: KernelArgs, r: CodebookTensor): string | undefined {
+    if (r.centroids.length + 1 > 256) return undefined;
+    this.dequantized.set(w.variable, dequantize(r));
+    const idx = this.apply(w, a, Float32Array.from(r.assignments, (c) => c + 1));
+    const table = this.param(`${a.name}_centroids`, Float32Array.of(0, ...r.centroids), [r.centroids.length + 1]);
+    const codes = this.b.initializer(`${a.name}_indices`, 'uint8', idx.shape, Uint8Array.from(idx.data));
+    const [i32] = this.b.node('Cast', [codes], { to: int(6) }, `${a.name}_indices_i32`) as [string];
+    return this.b.node('Gather', [table, i32], { axis: int(0) }, `${a.name}_lookup`)[0]!;
+  }
 }
 
 /**
- * Symmetric per-channel int8 quantization: scale = max|w| / 127 per index of `axis`, so every
- * weight's rounding error is at most scale / 2.
+ * Collapse a per-element array to one value per index of `axis`, or undefined when the values are
+ * not constant along the other axes (a record whose channels do not map to that ONNX axis).
  */
-export function quantizeInt8PerAxis(data: Float32Array, shape: number[], axis: number): Int8Quantized {
-  const st = strides(shape);
-  const n = shape[axis]!;
-  const chanOf = (i: number) => Math.floor(i / st[axis]!) % n;
-  const maxAbs = new Float32Array(n);
-  for (let i = 0; i < data.length; i++) {
-    const c = chanOf(i);
-    maxAbs[c] = Math.max(maxAbs[c]!, Math.abs(data[i]!));
-  }
-  // An all-zero channel gets scale 1 (any positive scale represents zeros exactly).
-  const scales = Float32Array.from(maxAbs, (m) => (m > 0 ? m / 127 : 1));
-  const values = new Float32Array(data.length);
-  const scalePerElement = new Float32Array(data.length);
-  const dequantized = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const s = scales[chanOf(i)]!;
-    const q = Math.max(-127, Math.min(127, Math.round(data[i]! / s)));
-    values[i] = q;
-    scalePerElement[i] = s;
-    dequantized[i] = Math.fround(q * s);
-  }
-  return { values, scalePerElement, scales, dequantized };
-}
-
-/** Collapse a per-element array to one value per index of `axis`, checking it really is per-axis. */
-function takeAlongAxis(data: Float32Array, shape: number[], axis: number, what: string): Float32Array {
+function takeAlongAxis(data: Float32Array, shape: number[], axis: number): Float32Array | undefined {
   const st = strides(shape);
   const n = shape[axis]!;
   const out = new Float32Array(n).fill(NaN);
   for (let i = 0; i < sizeOf(shape); i++) {
     const c = Math.floor(i / st[axis]!) % n;
     if (Number.isNaN(out[c]!)) out[c] = data[i]!;
-    else if (out[c] !== data[i]) throw new Error(`internal: int8 scales of '${what}' are not constant along ONNX axis ${axis}`);
+    else if (out[c] !== data[i]) return undefined;
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { ConvertContext, physicalShape, type OnnxValue, type OnnxWeightMode } fr
 import { getOnnxConverter, supportedOnnxLayers } from './registry.js';
 import { modelProtoType } from './schema.js';
 import './converters/index.js';
+import type { QuantizedWeights } from '../../quantize/types.js';
 
 /** Options of {@link convertToOnnx}. */
 export interface ConvertArgs {
@@ -13,6 +14,12 @@ export interface ConvertArgs {
   nchw?: boolean;
   /** Storage of kernels/embeddings (default float32). */
   weights?: OnnxWeightMode;
+  /**
+   * Quantized records of the model's weights (what `quantizeModel` returned, or what a `.tfjsc`
+   * container or a `quantization.json` sidecar stores), by weight name: each such weight is written
+   * as its stored values and scales exactly, whatever `weights` says (see `ConvertContext.kernel`).
+   */
+  records?: QuantizedWeights;
 }
 
 /** A converted model before verification. */
@@ -32,6 +39,8 @@ export interface ConvertedModel {
   /** Node count per op type. */
   opCounts: Record<string, number>;
   initializerBytes: number;
+  /** Weights written from their quantized records (see {@link ConvertArgs.records}). */
+  recordsWritten: string[];
 }
 
 type Sym = tf.SymbolicTensor;
@@ -104,7 +113,7 @@ export function convertToOnnx(model: tf.LayersModel, args: ConvertArgs = {}): Co
   const weights = args.weights ?? 'float32';
   if (!['float32', 'float16', 'int8'].includes(weights)) throw new Error(`weights must be float32, float16 or int8, got '${weights}'`);
   checkSupported(model);
-  const ctx = new ConvertContext(opset, weights);
+  const ctx = new ConvertContext(opset, weights, args.records);
   const values = new Map<number, OnnxValue>();
   // Output names are claimed first so no internal node takes them (a layer named 'logits' whose
   // value then needs a Transpose would otherwise collide).
@@ -208,5 +217,6 @@ export function convertToOnnx(model: tf.LayersModel, args: ConvertArgs = {}): Co
     dequantized: ctx.dequantized,
     opCounts,
     initializerBytes: ctx.b.initializers.reduce((s, x) => s + x.raw.length, 0),
+    recordsWritten: [...ctx.recordsWritten],
   };
 }

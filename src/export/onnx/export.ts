@@ -24,6 +24,8 @@ export interface OnnxExportReport {
   opCounts: Record<string, number>;
   inputNames: string[];
   outputNames: string[];
+  /** Weights written exactly from their quantized records (`records`), by name. */
+  recordsWritten: string[];
   /** Absent only when verification was disabled. */
   verify?: VerifyReport;
 }
@@ -50,6 +52,7 @@ export async function exportOnnx(model: tf.LayersModel, args: ExportOnnxArgs = {
     opCounts: conv.opCounts,
     inputNames: conv.inputNames,
     outputNames: conv.outputNames,
+    recordsWritten: conv.recordsWritten,
   };
   if (args.verify !== false) {
     const v = await verifyOnnx(model, conv, args.verify ?? {});

@@ -145,7 +145,8 @@ export async function verifyOnnx(model: tf.LayersModel, conv: ConvertedModel, ar
         x.dtype === 'int32' ? new ortRt.Tensor('int32', Int32Array.from(data), phys.shape) : new ortRt.Tensor('float32', Float32Array.from(data), phys.shape);
       phys.dispose();
     });
-    const int8 = conv.weights === 'int8';
+    // int8 weights (the int8 mode or exported records) need the weight-only session to keep their semantics.
+    const int8 = (conv.opCounts.DequantizeLinear ?? 0) > 0;
     const onnxOut = await runOnnx(conv.bytes, feeds, int8 ? WEIGHT_ONLY_INT8_SESSION : {});
     const onnxData = conv.outputNames.map((n) => onnxOut[n]!.data as Float32Array);
     const fusedOut = int8 ? await runOnnx(conv.bytes, feeds) : undefined;

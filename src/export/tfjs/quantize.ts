@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
+import { quantizeAffine } from '../../quantize/affine.js';
 import { toHalfBits } from '../../quantize/half.js';
+import { toTfjsWeight } from '../../quantize/tfjs-format.js';
 
 /** Weight storage types tfjs's own loader dequantizes (tensorflowjs_converter's `--quantize_*`). */
 export type TfjsQuantize = 'float16' | 'uint8' | 'uint16';
@@ -11,40 +13,29 @@ export interface EncodedWeight {
 }
 
 /**
- * Affine uint8/uint16 parameters as tensorflowjs_converter computes them: scale = (max - min) / qmax;
- * when the range contains 0, min is nudged to a multiple of scale so 0 is exactly representable
- * (pruned zeros stay zero). A range that excludes 0 (BN gammas and variances) keeps min as is:
- * nudging it would shift the grid off the data and clip one end. Every in-range value's rounding
- * error is at most scale / 2, and values already on such a grid (a model loaded from a uint8
- * manifest) are re-encoded exactly.
- */
-export function affineParams(data: Float32Array, qmax: number): { scale: number; min: number } {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of data) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (!(hi > lo)) return { scale: 1, min: Number.isFinite(lo) ? lo : 0 };
-  const scale = (hi - lo) / qmax;
-  if (lo > 0 || hi < 0) return { scale, min: lo };
-  const zeroPoint = Math.round(-lo / scale);
-  // -0 would serialise as 0 anyway; normalise so equality checks stay simple.
-  return { scale, min: zeroPoint === 0 ? 0 : -zeroPoint * scale };
-}
-
-/**
- * Encode float32 weight values for a tfjs manifest. tfjs decodes uint8/uint16 as `q * scale + min`
- * and float16 bit patterns directly (io_utils.decodeWeight), so stock `tf.loadLayersModel` reads these.
+ * Encode float32 weight values for a tfjs manifest with the SDK's one affine quantizer
+ * (`quantizeAffine`, per tensor). tfjs decodes uint8/uint16 as `q * scale + min` and float16 bit
+ * patterns directly (io_utils.decodeWeight), so stock `tf.loadLayersModel` reads these.
+ *
+ * A range containing 0 gets the quantizer's own grid (0 exact, so pruned zeros stay zero). A range
+ * that excludes 0 (BN gammas and variances) is quantized as `x - min`, whose range [0, max - min]
+ * starts at 0: the grid spans only the data, as tensorflowjs_converter's does, instead of being
+ * widened to 0 and coarsened. Every value's rounding error is at most scale / 2.
  */
 export function encodeWeight(spec: tf.io.WeightsManifestEntry, values: Float32Array, quantize: TfjsQuantize): EncodedWeight {
   if (quantize === 'float16') {
     const bits = toHalfBits(values);
     return { spec: { ...spec, quantization: { dtype: 'float16' } }, bytes: new Uint8Array(bits.buffer) };
   }
-  const qmax = quantize === 'uint8' ? 255 : 65535;
-  const { scale, min } = affineParams(values, qmax);
-  const q = quantize === 'uint8' ? new Uint8Array(values.length) : new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) q[i] = Math.max(0, Math.min(qmax, Math.round((values[i]! - min) / scale)));
-  return { spec: { ...spec, quantization: { dtype: quantize, scale, min } }, bytes: new Uint8Array(q.buffer) };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const shift = values.length > 0 && (lo > 0 || hi < 0) ? lo : 0;
+  const shifted = shift === 0 ? values : Float32Array.from(values, (v) => v - shift);
+  const enc = toTfjsWeight(spec, quantizeAffine(shifted, [shifted.length], { dtype: quantize }))!;
+  const q = enc.spec.quantization!;
+  return { spec: { ...enc.spec, shape: [...spec.shape], quantization: { ...q, min: q.min! + shift } }, bytes: enc.bytes.slice() };
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gzipSize } from '../../util/gzip.js';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { writeDirAtomic, writeFileAtomic } from '../../util/atomic.js';
 import { encodeWeight, type TfjsQuantize } from './quantize.js';
 
 /** Options of {@link exportTfjs}. */
@@ -101,7 +101,8 @@ export async function buildTfjsFiles(
 
 /**
  * Write a tfjs layers-model (`model.json` + `group1-shardNofM.bin`) that stock `tf.loadLayersModel`
- * loads, optionally with quantized weights. Shards are written first and `model.json` last, each atomically.
+ * loads, optionally with quantized weights. The folder is written as one unit (temp folder, then
+ * renames): it holds the previous export or the new one, never a mix.
  *
  * @example
  * const report = await exportTfjs(model, 'out/web', { quantize: 'uint8' });
@@ -109,8 +110,11 @@ export async function buildTfjsFiles(
  */
 export async function exportTfjs(model: tf.LayersModel, dir: string, args: ExportTfjsArgs = {}): Promise<TfjsExportReport> {
   const { modelJson, shards, weights, quantizedWeights } = await buildTfjsFiles(model, args);
-  for (const s of shards) writeFileAtomic(join(dir, s.name), s.bytes);
-  writeFileAtomic(join(dir, 'model.json'), modelJson);
+  // One unit: a reader (stock tfjs happily loads a shard of the wrong size) never sees new shards beside an old model.json.
+  await writeDirAtomic(dir, (tmp) => {
+    for (const s of shards) writeFileAtomic(join(tmp, s.name), s.bytes);
+    writeFileAtomic(join(tmp, 'model.json'), modelJson);
+  });
   const jsonBytes = new TextEncoder().encode(modelJson);
   const files = [{ name: 'model.json', bytes: jsonBytes.length }, ...shards.map((s) => ({ name: s.name, bytes: s.bytes.length }))];
   const weightBytes = shards.reduce((s, x) => s + x.bytes.length, 0);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { oneLine } from '../../util/errors.js';
+import { oneLine, parseJsonFile } from '../../util/errors.js';
 import { modelConfigOf } from './config.js';
 import { child, corrupt, isGroup, openHdf5, stringAttr } from './hdf5.js';
 import { readLegacyWeights, readV3Weights, type LayerWeights } from './weights.js';
@@ -29,12 +29,9 @@ function readBytes(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
 }
 
+/** JSON of a Keras file: invalid or too deeply nested text fails naming `where` (see parseJsonFile). */
 function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${where}: not valid JSON (${oneLine((err as Error).message.replace(/,? ?".*$/s, ''), 120)})`);
-  }
+  return parseJsonFile(text, where);
 }
 
 /** The Keras model config in a topology JSON file: a tfjs model.json, a Keras `to_json()` or a `.keras` config.json. */

@@ -45,7 +45,8 @@ export const benchStage: StageKind<BenchStageConfig> = {
     const history: Record<string, HistoryCurve> = {};
     for (const r of ctx.previousReports()) for (const [name, curve] of Object.entries(r.history ?? {})) history[name] = curve;
     const report = await benchModels({
-      models: refs.map((r) => r.path!),
+      // Stage outputs keep their recipe names in the report (paths would be labelled by folder).
+      models: refs.map((r) => (r.output ? { name: r.output.name, path: r.path! } : r.path!)),
       runtimes: c.runtimes as Array<RuntimeName | 'tfjs-default'>,
       batches: ctx.budget.benchBatches ?? c.batches,
       warmup: ctx.budget.benchWarmup ?? c.warmup,

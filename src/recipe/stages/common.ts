@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { saveLayersModel } from '../../model/io.js';
+import { saveLayersModel, type SaveFolderArgs } from '../../model/io.js';
 import { setModelInputScaling } from '../../data/scaling-metadata.js';
 import { evaluate } from '../../train/evaluate.js';
 import type { Logs } from '../../train/types.js';
@@ -37,12 +37,15 @@ export interface TrainSettings {
 /** A reference to a model: a stage/output name, a zoo or recipe-local architecture, or a path. */
 export const modelRef = () => nonEmpty('a stage name, architecture name or model path');
 
-/** Save a layers model as this stage's output `name` (folder `<stage dir>/<name>/`). */
-export async function saveOutput(ctx: StageContext, model: tf.LayersModel, name: string, primary = false): Promise<StageOutput> {
+/**
+ * Save a layers model as this stage's output `name` (folder `<stage dir>/<name>/`, written as one
+ * unit together with `files`, e.g. a quantization sidecar).
+ */
+export async function saveOutput(ctx: StageContext, model: tf.LayersModel, name: string, primary = false, files?: SaveFolderArgs['files']): Promise<StageOutput> {
   const dir = join(ctx.dir, name);
   // The scaling the stage fed travels with the model, for later commands and recipes.
   setModelInputScaling(model, ctx.inputScaling());
-  await saveLayersModel(model, dir);
+  await saveLayersModel(model, dir, { files });
   return { name, kind: 'tfjs-layers', path: relative(ctx.outDir, dir), primary };
 }
 

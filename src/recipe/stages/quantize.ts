@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { quantizeModel, quantizerNames, quantizedWeightsToJson } from '../../quantize/index.js';
-import { writeJsonAtomic } from '../../util/atomic.js';
 import type { StageKind } from '../types.js';
 import { baseFields, describeModel, figuresLine, modelRef, saveOutput } from './common.js';
 
@@ -52,8 +51,8 @@ export const quantizeStage: StageKind<QuantizeStageConfig> = {
         maxAccuracyDrop: classification ? c.maxAccuracyDrop : undefined,
       });
       try {
-        const out = await saveOutput(ctx, r.model, ctx.name, true);
-        writeJsonAtomic(join(ctx.outDir, out.path, QUANTIZED_SIDECAR), quantizedWeightsToJson(r.quantized));
+        // Model and sidecar in one unit: pack reads the sidecar beside the model it describes.
+        const out = await saveOutput(ctx, r.model, ctx.name, true, { [QUANTIZED_SIDECAR]: quantizedWeightsToJson(r.quantized) });
         const figures = await describeModel(r.model, join(ctx.outDir, out.path), data);
         const maxAbsError = Math.max(0, ...r.weights.map((w) => w.maxAbsError));
         ctx.log(`${ctx.name}: ${r.weights.length} weights as ${c.mode}, max |error| ${maxAbsError.toExponential(2)}; ${figuresLine(figures)}`);
