@@ -14,7 +14,8 @@ export type InputShape = ReadonlyArray<number | null>;
 
 const known = (d: number | null | undefined): d is number => typeof d === 'number' && d >= 0;
 
-function shapeText(s: ReadonlyArray<number | null>): string {
+/** `[28, 28, 1]`, unknown dims (null, -1) as `?`: how every shape-mismatch message prints a shape. */
+export function shapeText(s: ReadonlyArray<number | null | undefined>): string {
   return `[${s.map((d) => (known(d) ? d : '?')).join(', ')}]`;
 }
 

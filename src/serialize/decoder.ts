@@ -161,25 +161,32 @@ export function readContainer(input: Uint8Array | ArrayBuffer, args: UnpackArgs 
  */
 export function decodeTensor(c: ParsedContainer, e: TensorEntry): Uint8Array {
   const what = `tensor '${e.name}'`;
+  const { side, positions, values } = tensorStreams(c, e);
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  const words = getCodec(e.values.kind, what).decode(e.values, side, values, positions, e.shape, what);
+  if (words.length !== (positions ? positions.length : n)) throw new Error(`${what}: decoded ${words.length} values, expected ${positions ? positions.length : n}`);
+  if (!positions) return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+  const out = new Uint32Array(n);
+  for (let j = 0; j < positions.length; j++) out[positions[j]!] = words[j]!;
+  return new Uint8Array(out.buffer);
+}
+
+/**
+ * The checksum-verified streams of one entry, inflated: its side data (scales, centroids...), the
+ * positions of its stored values (null when dense) and the value bytes, each an own copy.
+ */
+export function tensorStreams(c: ParsedContainer, e: TensorEntry): { side: Uint8Array; positions: Int32Array | null; values: Uint8Array } {
+  const what = `tensor '${e.name}'`;
   const stored = c.payload.subarray(e.offset, e.offset + e.length);
   const crc = crc32(stored);
   if (crc !== e.crc32) {
     throw new Error(`checksum mismatch in ${what} (stored CRC32 0x${e.crc32.toString(16)}, computed 0x${crc.toString(16)}): the file is corrupted`);
   }
   const raw = e.compression === 'deflate' ? inflateExact(stored, e.rawLength, what) : stored;
-  const codec = getCodec(e.values.kind, what);
-  const sideLen = codec.sideBytes(e.values, e.shape, what);
-  const side = raw.slice(0, sideLen);
-  const posBytes = raw.subarray(sideLen, sideLen + e.posBytes);
-  const values = raw.slice(sideLen + e.posBytes);
+  const sideLen = getCodec(e.values.kind, what).sideBytes(e.values, e.shape, what);
   const n = e.shape.reduce((a, b) => a * b, 1);
-  const positions = getLayout(e.layout, what).decode(posBytes, n, e.nnz, what);
-  const words = codec.decode(e.values, side, values, positions, e.shape, what);
-  if (words.length !== (positions ? positions.length : n)) throw new Error(`${what}: decoded ${words.length} values, expected ${positions ? positions.length : n}`);
-  if (!positions) return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
-  const out = new Uint32Array(n);
-  for (let j = 0; j < positions.length; j++) out[positions[j]!] = words[j]!;
-  return new Uint8Array(out.buffer);
+  const positions = getLayout(e.layout, what).decode(raw.subarray(sideLen, sideLen + e.posBytes), n, e.nnz, what);
+  return { side: raw.slice(0, sideLen), positions, values: raw.slice(sideLen + e.posBytes) };
 }
 
 /**

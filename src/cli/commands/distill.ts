@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { compareScratch, distill, distillLossNames, formatComparison, freezeTeacher, parseFeaturePair, teacherAccuracy, TEACHER_OUTPUTS } from '../../distill/index.js';
 import type { DistillResult, FeaturePair, LossSpec, TeacherModel, TeacherOutputs } from '../../distill/index.js';
 import { saveLayersModel } from '../../model/io.js';
@@ -10,7 +10,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { inputScalingFromMetadata, setModelInputScaling } from '../../data/scaling-metadata.js';
 import { modelInputShape } from '../../model/input-shape.js';
 import { addInputScalingOptions, DATA_FORMS, loadDataForModel, parseNumber, parsePositiveInt } from '../data-arg.js';
-import { refuseContainerOut } from './quantize.js';
+import { refuseContainerOut, refuseOverwrite } from '../output-guards.js';
 
 /** `--loss logits,mse:0.5` -> [{name: 'logits', weight: 1}, {name: 'mse', weight: 0.5}]. */
 function parseLosses(spec: string): LossSpec[] {
@@ -83,11 +83,7 @@ export function registerDistillCommand(program: Command): void {
       assertReplaceable(o.out, ['checkpoint']);
       refuseContainerOut('distill', o.out, 'report.json');
       // The output folder is replaced as a whole: it must not hold the teacher or the student.
-      for (const spec of [o.teacher, o.student] as string[]) {
-        if (existsSync(spec) && `${resolve(spec)}${sep}`.startsWith(`${resolve(o.out)}${sep}`)) {
-          throw new Error(`--out ${o.out} holds the input model ${spec} and would be replaced with it: write to another folder`);
-        }
-      }
+      for (const spec of [o.teacher, o.student] as string[]) if (existsSync(spec)) refuseOverwrite(spec, o.out, ': write to another folder');
       const teacher = await loadTeacher(o.teacher, o.seed);
       let student: tf.LayersModel | undefined;
       let scratchModel: tf.LayersModel | undefined;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { QUANTIZATION_SIDECAR } from './quantize.js';
 import * as tf from '@tensorflow/tfjs';
 import { CALIBRATION_METHODS, compareTfjsExport, defaultInputs, exportGraphOnnx, exportTfjs, mnistInputsFor, saveOnnx, saveOnnxStaticInt8, type CalibrationMethod, type LabelledSamples, type TfjsQuantize } from '../../export/index.js';
@@ -12,6 +12,7 @@ import { GraphConversionRefused } from '../../model/graph-to-layers/index.js';
 import { loadLayersModel, loadModel, locateModel } from '../../model/load.js';
 import { convertGraphFile, convertedMetadata, formatConversion } from './convert.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { refuseOverwrite } from '../output-guards.js';
 import { chooseInputScaling, inputScalingFromMetadata, setModelInputScaling } from '../../data/scaling-metadata.js';
 import { addInputScalingOptions, DATA_FORMS, inputScalingFlags, loadDataForModel, parseNumber, parsePositiveInt, type InputScalingFlags } from '../data-arg.js';
 
@@ -74,7 +75,8 @@ export function registerExportCommand(program: Command): void {
       }
       if (o.format === 'tfjs' && o.nchw) throw new Error('--nchw only applies to --format onnx');
       checkStaticFlags(o);
-      refuseOverwritingInput(o);
+      // Inputs are never modified: not the model file, nor a folder holding it (a tfjs export replaces its folder).
+      if (existsSync(o.model)) refuseOverwrite(o.model, o.out, `; choose another ${o.format === 'tfjs' ? 'folder' : 'file'}`);
       let model: tf.LayersModel;
       if (isGraphModelSpec(o.model)) {
         const converted = await convertGraph(o);
@@ -209,17 +211,6 @@ async function exportStatic(model: tf.LayersModel, o: ExportOpts): Promise<void>
   } finally {
     [...calibration.xs, ...(held?.xs ?? []), ...testSet.xs].forEach((x) => x.dispose());
   }
-}
-
-/** Inputs are never modified: refuse an --out that would replace the model file (or its model.json). */
-function refuseOverwritingInput(o: ExportOpts): void {
-  if (o.model.startsWith('zoo:') || !existsSync(o.model)) return;
-  const input = resolve(o.model);
-  const inputFile = statSync(input).isDirectory() ? join(input, 'model.json') : input;
-  const target = o.format === 'tfjs' ? join(resolve(o.out), 'model.json') : resolve(o.out);
-  if (target === inputFile) throw new Error(`--out ${o.out} would overwrite the input model ${o.model}; choose another ${o.format === 'tfjs' ? 'folder' : 'file'}`);
-  // A tfjs export replaces its folder as a whole: one that holds the input would take it along.
-  if (o.format === 'tfjs' && inputFile.startsWith(resolve(o.out) + sep)) throw new Error(`--out ${o.out} holds the input model ${o.model} and would be replaced with it; choose another folder`);
 }
 
 /** True for a tfjs graph model folder/model.json (these keep the direct-exporter fallback below). */

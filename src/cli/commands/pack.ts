@@ -7,7 +7,8 @@ import { loadModel } from '../../model/load.js';
 import { graphArtifacts, quantizedWeightsFromJson, type QuantizedWeights } from '../../quantize/index.js';
 import { artifactSize, containerStats, isGraphArtifacts, modelArtifacts, packArtifacts, readContainerFile, unpackArtifacts } from '../../serialize/index.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { QUANTIZATION_SIDECAR, formatBytes, refuseOverwrite } from './quantize.js';
+import { QUANTIZATION_SIDECAR, formatBytes } from './quantize.js';
+import { refuseOverwrite } from '../output-guards.js';
 
 /** The quantization sidecar to use: explicit path, or quantization.json beside the model's JSON file. */
 function findSidecar(modelJson: string | undefined, explicit?: string): QuantizedWeights | undefined {

@@ -40,7 +40,8 @@ import type { TrainCallback } from '../../train/index.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { addInputScalingOptions, inputScalingOf, loadDataForModel, parseNumber, parsePositiveInt } from '../data-arg.js';
 import { inputScalingFromMetadata, setModelInputScaling } from '../../data/scaling-metadata.js';
-import { describeConversion, refuseContainerOut, refuseOverwrite } from './quantize.js';
+import { describeConversion } from './quantize.js';
+import { refuseContainerOut, refuseOverwrite } from '../output-guards.js';
 
 function parseNonNegativeInt(flag: string) {
   return (v: string) => {

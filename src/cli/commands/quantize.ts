@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import { dirname, resolve, sep } from 'node:path';
 import { randomFeeds } from '../../bench/latency.js';
 import { TensorDataset } from '../../data/dataset.js';
 import { scaleInputs, type InputScaling } from '../../data/transform.js';
 import { modelDataFacts } from '../../model/describe.js';
-import { adaptSampleShape, modelInputShape, modelInputSpecs } from '../../model/input-shape.js';
+import { adaptSampleShape, modelInputShape, modelInputSpecs, shapeText } from '../../model/input-shape.js';
 import { fileHandler } from '../../model/io.js';
-import { loadLayersModel, loadModel, locateModel, type LoadedModel } from '../../model/load.js';
+import { loadLayersModel, loadModel, type LoadedModel } from '../../model/load.js';
 import {
   DEFAULT_MAX_TENSOR_ERROR,
   graphArtifacts,
@@ -20,8 +19,9 @@ import {
   type QuantizedWeightInfo,
   type QuantizedWeights,
 } from '../../quantize/index.js';
-import { artifactSize, modelArtifacts, packArtifacts, containerStats, CONTAINER_EXTENSION } from '../../serialize/index.js';
+import { artifactSize, modelArtifacts, packArtifacts, containerStats } from '../../serialize/index.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { isContainerPath, refuseOverwrite } from '../output-guards.js';
 import { chooseInputScaling } from '../../data/scaling-metadata.js';
 import { addInputScalingOptions, DATA_FORMS, inputScalingFlags, loadDataForModel, parseNumber, parsePositiveInt, type InputScalingFlags } from '../data-arg.js';
 import type { GraphToLayersReport } from '../../model/graph-to-layers/index.js';
@@ -37,34 +37,6 @@ export function formatBytes(n: number): string {
 /** The line a command prints when it rebuilt a graph model as a layers model to train it. */
 export function describeConversion(spec: string, r: GraphToLayersReport): string {
   return `${spec}: graph model converted to a trainable layers model (${r.layers} layers, ${r.params} params; parity max |diff| ${r.parity.maxAbsDiff.toExponential(2)} on ${r.parity.samples} samples)`;
-}
-
-/**
- * Refuse an `--out` that would overwrite the input model (its folder or file): inputs are never
- * modified. Call before anything is written.
- */
-export function refuseOverwrite(spec: string, out: string): void {
-  if (spec.startsWith('zoo:')) return;
-  const loc = locateModel(spec);
-  const target = resolve(out);
-  const inputs = [loc.path && resolve(loc.path), loc.path && loc.format !== 'container' && loc.format !== 'onnx' ? dirname(resolve(loc.path)) : undefined];
-  if (inputs.includes(target)) throw new Error(`--out ${out} would overwrite the input model ${spec}: write to another path`);
-  // An output folder is replaced as a whole: one that holds the input would take it along.
-  if (inputs.some((p) => p && p.startsWith(target + sep))) throw new Error(`--out ${out} holds the input model ${spec} and would be replaced with it: write to another path`);
-}
-
-/** True when an output path names a container file rather than a model folder. */
-export const isContainerPath = (out: string) => out.toLowerCase().endsWith(CONTAINER_EXTENSION);
-
-/**
- * Refuse `--out x.tfjsc` for a command that writes a model folder (with its report beside the
- * model): a folder named like a container would read as one to the user and to scripts.
- */
-export function refuseContainerOut(command: string, out: string, report: string): void {
-  if (isContainerPath(out)) {
-    throw new Error(`${command} --out ${out}: ${command} writes a model folder (model.json, weights.bin, ${report}), not a container; ` +
-      `give a folder and pack it afterwards: tfjs-compress pack <folder> --out ${out}`);
-  }
 }
 
 interface QuantizeOptions extends InputScalingFlags {
@@ -143,7 +115,6 @@ function probeInputs(model: tf.LayersModel | GraphModel, samples: number, scalin
   });
 }
 
-const shapeText = (s: ReadonlyArray<number | null>) => `[${s.map((d) => d ?? '?').join(', ')}]`;
 
 /**
  * Refuse, in one line, `--data` a model cannot be scored on: several inputs or outputs, samples

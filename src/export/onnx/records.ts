@@ -1,8 +1,6 @@
 import type { QuantizedTensor, QuantizedWeights } from '../../quantize/types.js';
-import { decodeTensor, readContainer, type ParsedContainer } from '../../serialize/decoder.js';
-import { inflateExact } from '../../serialize/deflate.js';
+import { decodeTensor, readContainer, tensorStreams, type ParsedContainer } from '../../serialize/decoder.js';
 import type { TensorEntry } from '../../serialize/format.js';
-import { getLayout } from '../../serialize/layouts.js';
 import { unpackBits, unshuffleBytes } from '../../serialize/bitpack.js';
 
 /*
@@ -11,23 +9,16 @@ import { unpackBits, unshuffleBytes } from '../../serialize/bitpack.js';
  * + indices), so the ONNX exporter can write exactly those values instead of re-quantizing.
  */
 
-/** An entry's side data, position stream and value stream, checksum-verified (decodeTensor checks the CRC). */
-function streams(c: ParsedContainer, e: TensorEntry, sideBytes: number): { side: Uint8Array; positions: Int32Array | null; values: Uint8Array } {
-  decodeTensor(c, e);
-  const stored = c.payload.subarray(e.offset, e.offset + e.length);
-  const raw = e.compression === 'deflate' ? inflateExact(stored, e.rawLength, `tensor '${e.name}'`) : stored;
-  const n = e.shape.reduce((a, b) => a * b, 1);
-  const positions = getLayout(e.layout, `tensor '${e.name}'`).decode(raw.subarray(sideBytes, sideBytes + e.posBytes), n, e.nnz, `tensor '${e.name}'`);
-  return { side: raw.slice(0, sideBytes), positions, values: raw.slice(sideBytes + e.posBytes) };
-}
-
 /** One entry as a record, or undefined for plain float32 storage. */
 function recordOf(c: ParsedContainer, e: TensorEntry): QuantizedTensor | undefined {
   const v = e.values;
+  if (v.kind !== 'f16' && v.kind !== 'codebook' && v.kind !== 'affine') return undefined;
+  // The full decode validates the entry (checksum, stream lengths, index ranges) before its streams are read.
+  decodeTensor(c, e);
   const n = e.shape.reduce((a, b) => a * b, 1);
   const shape = [...e.shape];
   if (v.kind === 'f16') {
-    const { positions, values } = streams(c, e, 0);
+    const { positions, values } = tensorStreams(c, e);
     const raw = v.shuffle === true ? unshuffleBytes(values, 2) : values;
     const stored = new Uint16Array(raw.slice().buffer);
     const bits = new Uint16Array(n);
@@ -36,7 +27,7 @@ function recordOf(c: ParsedContainer, e: TensorEntry): QuantizedTensor | undefin
   }
   if (v.kind === 'codebook') {
     const k = v.k as number;
-    const { side, positions, values } = streams(c, e, 4 * k);
+    const { side, positions, values } = tensorStreams(c, e);
     const stored = positions ? positions.length : n;
     const idx = v.packing === 'bytes' ? values : unpackBits(values, v.bits as number, stored);
     const off = v.zeroSlot ? 1 : 0;
@@ -48,8 +39,7 @@ function recordOf(c: ParsedContainer, e: TensorEntry): QuantizedTensor | undefin
   if (v.kind === 'affine') {
     const channels = v.channels as number;
     const dtype = v.dtype as 'int8' | 'uint8' | 'uint16';
-    const codeBytes = dtype === 'uint16' ? 2 : 1;
-    const { side, positions, values } = streams(c, e, channels * (4 + codeBytes));
+    const { side, positions, values } = tensorStreams(c, e);
     const scales = new Float32Array(side.slice(0, 4 * channels).buffer);
     const zb = side.slice(4 * channels);
     const zeroPoints = Int32Array.from(dtype === 'int8' ? new Int8Array(zb.buffer) : dtype === 'uint16' ? new Uint16Array(zb.buffer) : zb);
@@ -79,8 +69,7 @@ function recordOf(c: ParsedContainer, e: TensorEntry): QuantizedTensor | undefin
  * await saveOnnx(await loadContainer('model.tfjsc'), 'model.onnx', { records });
  */
 export function recordsFromContainer(bytes: Uint8Array): QuantizedWeights {
-  // A Node Buffer's slice() is a view into a shared pool: copy into a plain Uint8Array so slices own their bytes.
-  const c = readContainer(Buffer.isBuffer(bytes) ? new Uint8Array(bytes) : bytes);
+  const c = readContainer(bytes);
   const out: QuantizedWeights = {};
   for (const e of c.manifest.tensors) {
     if (e.dtype !== 'float32') continue;

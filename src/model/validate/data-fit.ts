@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type { TensorDataset } from '../../data/dataset.js';
-import { adaptSampleShape, modelInputShape, type InputShape } from '../input-shape.js';
+import { adaptSampleShape, modelInputShape, shapeText, type InputShape } from '../input-shape.js';
 import { leafLayers } from '../summary.js';
 
 /*
@@ -11,8 +11,6 @@ import { leafLayers } from '../summary.js';
  * pruning and every command that trains or scores go through it.
  */
 
-const dimText = (d: number | null | undefined) => (typeof d === 'number' && d >= 0 ? String(d) : '?');
-const shapeText = (s: ReadonlyArray<number | null | undefined>) => `[${s.map(dimText).join(', ')}]`;
 
 function sameRankFits(sample: readonly number[], want: InputShape): boolean {
   return sample.length === want.length && sample.every((d, i) => !(typeof want[i] === 'number' && want[i]! >= 0) || want[i] === d);
