@@ -80,12 +80,15 @@ export function ratio(a: number | undefined, b: number | undefined): string {
   return a !== undefined && b !== undefined && b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a';
 }
 
-/** Positive integer from an environment variable, with a default (quick runs shrink a benchmark with these). */
-export function envInt(name: string, fallback: number): number {
+/**
+ * Integer of at least `min` (default 1) from an environment variable, with a default (quick runs
+ * shrink a benchmark with these).
+ */
+export function envInt(name: string, fallback: number, min = 1): number {
   const v = process.env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${v}'`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got '${v}'`);
   return n;
 }
 
