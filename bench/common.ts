@@ -59,6 +59,14 @@ export function writeResult(name: string, result: Record<string, unknown>): stri
 let lastResult: { path: string; value: Record<string, unknown> } | undefined;
 
 /**
+ * Forget the last written result: bench/run.ts calls this before each benchmark, so summary lines a
+ * benchmark prints before its own `writeResult` are not filed under the previous benchmark's result.
+ */
+export function beginBenchmark(): void {
+  lastResult = undefined;
+}
+
+/**
  * Print one summary line (prefixed so `npm run bench | grep '^B'` collects them), add it to the
  * `summary` list of the result this benchmark wrote last (so docs/benchmarks.md can quote it),
  * and return it.

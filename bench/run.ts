@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beginBenchmark } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const isHelper = (f: string) => f === 'run.ts' || f === 'common.ts' || f.endsWith('-shared.ts') || f.endsWith('.d.ts');
@@ -32,6 +33,7 @@ async function main(args: string[]): Promise<void> {
   for (const name of names) {
     const t0 = performance.now();
     console.log(`\n=== ${name} ===`);
+    beginBenchmark();
     try {
       const mod = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { default?: unknown };
       if (typeof mod.default !== 'function') throw new Error(`bench/${name}.ts has no default-exported run() function`);
