@@ -100,6 +100,15 @@ export function envInt(name: string, fallback: number, min = 1): number {
   return n;
 }
 
+/** Comma list of numbers from an environment variable (default `fallback`), each accepted by `valid`. */
+export function envNumbers(name: string, fallback: string, valid: (n: number) => boolean): number[] {
+  const text = process.env[name] ?? fallback;
+  // An empty entry is an error, not 0 (Number('') is 0).
+  const values = text.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
+  if (values.some((v) => !Number.isFinite(v) || !valid(v))) throw new Error(`${name} must be a comma list of valid numbers, got '${text}'`);
+  return values;
+}
+
 /** Samples held out of the 60,000 MNIST training images for tuning (the last 10,000, as Hinton et al. did). */
 export const VALIDATION_SAMPLES = 10_000;
 

@@ -39,17 +39,9 @@ import { distill, type DistillResult } from '../src/distill/index.js';
 import { cloneModel } from '../src/model/clone.js';
 import { buildZooModel } from '../src/model/zoo.js';
 import { evaluate, exponentialDecay, LearningRateScheduler, train } from '../src/train/index.js';
-import { envInt, summary, validationSplit, VALIDATION_SAMPLES, writeResult } from './common.js';
+import { envInt, envNumbers, summary, validationSplit, VALIDATION_SAMPLES, writeResult } from './common.js';
 
 const PAPER = { teacherErrors: 67, scratchErrors: 146, distilledErrors: 74, temperature: 20 };
-
-/** Comma list of numbers from an env var; refuses anything else in one line. */
-function envNumbers(name: string, fallback: string, valid: (n: number) => boolean): number[] {
-  const text = process.env[name] ?? fallback;
-  const values = text.split(',').map((t) => Number(t.trim()));
-  if (values.length === 0 || values.some((v) => !Number.isFinite(v) || !valid(v))) throw new Error(`${name} must be a comma list of valid numbers, got '${text}'`);
-  return values;
-}
 
 /** One student run of the menu: its settings, validation errors and the trained model. */
 interface Candidate {

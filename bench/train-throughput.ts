@@ -93,7 +93,7 @@ export default async function run(): Promise<void> {
           `B5 train-throughput ${model} ${task}: ${ours.toFixed(0)} samples/s (${backend.name}${backend.threads ? `, ${backend.threads} threads` : ''}) vs torch ` +
             `${peerText} = ${ratio(ours, torch)}, best of ${passes} passes each (goal 1.0x); ` +
             `ours ${gflops.toFixed(1)} GFLOP/s = ${((gflops / peakGflops) * 100).toFixed(0)}% of the measured ${peakGflops.toFixed(1)} GFLOP/s GEMM peak` +
-            (torch === undefined ? '' : `; torch's rate is ${torchGflops!.toFixed(1)} GFLOP/s = ${((torchGflops! / peakGflops) * 100).toFixed(0)}% of that wasm peak, what 1.0x would need`),
+            (torchGflops === undefined ? '' : `; torch's rate is ${torchGflops.toFixed(1)} GFLOP/s = ${((torchGflops / peakGflops) * 100).toFixed(0)}% of that wasm peak, what 1.0x would need`),
         ),
       );
     }
